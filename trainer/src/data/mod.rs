@@ -1,0 +1,66 @@
+//! From a Kaggle-layout folder to labelled, decoded, split images.
+//!
+//! `kaggle` scans and hashes files, `decode` turns one file into pixels, `cache` decodes the
+//! whole set once per image size, `split` assigns patients to train/validation/test, and
+//! `device` holds a split's pixels as a tensor that batches are sliced from.
+
+pub mod cache;
+pub mod decode;
+pub mod device;
+pub mod filename;
+pub mod kaggle;
+pub mod split;
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+
+pub use filename::Kind;
+pub use kaggle::{ImageRecord, OfficialSplit, Skipped};
+pub use split::{Protocol, Split};
+
+/// Decoded images that are usable for training, in scan order, and what was skipped.
+pub struct Dataset {
+    pub records: Vec<ImageRecord>,
+    /// `records.len()` images of `size`×`size` bytes, row-major, one channel.
+    pub pixels: Vec<u8>,
+    pub size: u32,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Dataset {
+    /// Scans `root`, decodes through the cache in `cache_dir`, drops undecodable files with a
+    /// warning on stderr, and fails when nothing usable is left.
+    pub fn load(root: &Path, size: u32, cache_dir: &Path) -> Result<Dataset> {
+        let scan = kaggle::scan(root)?;
+        let decoded = cache::load_or_decode(&scan, size, cache_dir)?;
+        let per = (size * size) as usize;
+        let mut records = Vec::with_capacity(scan.images.len());
+        let mut pixels = Vec::with_capacity(decoded.pixels.len());
+        for (i, r) in scan.images.into_iter().enumerate() {
+            if decoded.ok[i] {
+                pixels.extend_from_slice(&decoded.pixels[i * per..(i + 1) * per]);
+                records.push(r);
+            }
+        }
+        let mut skipped = scan.skipped;
+        skipped.extend(decoded.failures);
+        const SHOWN: usize = 20;
+        for s in skipped.iter().take(SHOWN) {
+            eprintln!("warning: skipped {s}");
+        }
+        if skipped.len() > SHOWN {
+            eprintln!("warning: … and {} more skipped files (all listed in metrics.json)", skipped.len() - SHOWN);
+        }
+        if records.is_empty() {
+            bail!("no usable images under {}: every file was skipped", root.display());
+        }
+        Ok(Dataset { records, pixels, size, skipped })
+    }
+
+    /// Pixels of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let per = (self.size * self.size) as usize;
+        &self.pixels[i * per..(i + 1) * per]
+    }
+}

@@ -1,0 +1,8 @@
+//! Measuring a trained network: probabilities on a split, then metrics and the threshold sweep.
+
+pub mod metrics;
+pub mod predict;
+pub mod report;
+
+pub use metrics::{at_threshold, best_f1, roc_auc, sweep, AtThreshold};
+pub use report::{evaluate, EvalReport, SplitEval};

@@ -1,0 +1,188 @@
+//! Command line of the trainer. `trainer train` trains and evaluates the seed CNN on a
+//! chest_xray folder in the Kaggle layout; `trainer eval` re-measures a finished run;
+//! `trainer split` shows what a protocol does to the data; `trainer bench` prints images/s.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use trainer::bench::bench;
+use trainer::data::{kaggle, split, Protocol};
+use trainer::run::pipeline::{eval_run, pick_device, train_run};
+use trainer::train::{OptimizerKind, TrainConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "trainer",
+    version,
+    about = "Train and evaluate pneumonia classifiers on chest X-rays",
+    long_about = "Train and evaluate pneumonia classifiers on the Kermany pediatric chest X-ray set \
+                  (Kaggle 'chest-xray-pneumonia'). Splits are by patient, so no patient and no \
+                  identical image is on both sides of a split. Uses a CUDA GPU when one is present."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the seed CNN, pick the decision threshold on validation, measure it on test, and
+    /// write runs/<name>/ (metrics.json, history.csv, model.safetensors).
+    Train(TrainArgs),
+    /// Measure a finished run again (same split and threshold rule) and write eval.json.
+    Eval(EvalArgs),
+    /// Show how a protocol splits the data (images per kind and patients per side), as JSON.
+    Split(SplitArgs),
+    /// Print training throughput (images/s) of the seed CNN on synthetic images.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// JSON file with any of the settings below (see experiments/); flags given here win.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The chest_xray folder in the Kaggle layout: {train,val,test}/{NORMAL,PNEUMONIA}/*.jpeg
+    /// [default: ../shared/data/chest_xray]
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Name of the run folder under --runs-dir [default: built from the settings]
+    #[arg(long)]
+    name: Option<String>,
+    /// Where run folders go [default: runs]
+    #[arg(long)]
+    runs_dir: Option<PathBuf>,
+    /// Where decoded images are cached between runs [default: .cache]
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// official: test on the official 624-image test split; pooled: pool all images and split
+    /// 60/20/20 by patient, like the seed report but without its patient leak [default: pooled]
+    #[arg(long, value_enum)]
+    protocol: Option<Protocol>,
+    /// Seed for the split, initial weights, shuffling and dropout [default: 42]
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Official protocol only: share of the training patients held out for validation [default: 0.1]
+    #[arg(long)]
+    val_fraction: Option<f64>,
+    /// Images are squashed to this many pixels square (the seed used 180; 128 is ~2× faster
+    /// on a CPU) [default: 180]
+    #[arg(long)]
+    image_size: Option<u32>,
+    /// Optimizer [default: adagrad, the seed's]
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerKind>,
+    /// Learning rate [default: 0.01]
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Momentum for --optimizer momentum [default: 0.9]
+    #[arg(long)]
+    momentum: Option<f64>,
+    /// Passes over the training images [default: 10]
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Images per optimizer step [default: 20]
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Early stopping: stop after this many epochs without a lower validation loss and keep
+    /// the best epoch's weights [default: off, train every epoch and keep the last]
+    #[arg(long)]
+    patience: Option<usize>,
+    /// Train on the CPU even when a CUDA GPU is available
+    #[arg(long)]
+    cpu: bool,
+}
+
+impl TrainArgs {
+    fn into_config(self) -> Result<TrainConfig> {
+        let mut c = match &self.config {
+            Some(p) => TrainConfig::from_file(p)?,
+            None => TrainConfig::default(),
+        };
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
+        }
+        set!(data, runs_dir, cache_dir, protocol, seed, val_fraction, image_size, optimizer, lr, momentum, epochs, batch_size);
+        if self.name.is_some() {
+            c.name = self.name;
+        }
+        if self.patience.is_some() {
+            c.patience = self.patience;
+        }
+        c.cpu |= self.cpu;
+        Ok(c)
+    }
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// A run folder written by `trainer train` (holds metrics.json and model.safetensors)
+    #[arg(long)]
+    run: PathBuf,
+    /// Evaluate on this chest_xray folder instead of the one the run was trained on
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Use the CPU even when a CUDA GPU is available
+    #[arg(long)]
+    cpu: bool,
+}
+
+#[derive(Args)]
+struct SplitArgs {
+    /// The chest_xray folder in the Kaggle layout
+    #[arg(long, default_value = "../shared/data/chest_xray")]
+    data: PathBuf,
+    /// official or pooled (see `trainer train --help`)
+    #[arg(long, value_enum, default_value = "pooled")]
+    protocol: Protocol,
+    /// Seed of the split
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Official protocol only: share of the training patients held out for validation
+    #[arg(long, default_value_t = 0.1)]
+    val_fraction: f64,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Image side in pixels
+    #[arg(long, default_value_t = 180)]
+    image_size: i64,
+    /// Batch sizes to measure (repeat the flag for several)
+    #[arg(long = "batch", default_values_t = [20, 64])]
+    batches: Vec<i64>,
+    /// Timed optimizer steps per batch size
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    /// Untimed steps first (lets cuDNN pick its kernels)
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    /// Measure the CPU even when a CUDA GPU is available
+    #[arg(long)]
+    cpu: bool,
+}
+
+fn main() -> Result<()> {
+    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    match Cli::parse().command {
+        Command::Train(a) => {
+            train_run(&a.into_config()?, &command_line)?;
+        }
+        Command::Eval(a) => {
+            eval_run(&a.run, a.data.as_deref(), a.cpu)?;
+        }
+        Command::Split(a) => {
+            let scan = kaggle::scan(&a.data)?;
+            for s in &scan.skipped {
+                eprintln!("warning: skipped {s}");
+            }
+            let s = split::split(&scan.images, a.protocol, a.seed, a.val_fraction)?;
+            println!("{}", serde_json::to_string_pretty(&s.summary)?);
+        }
+        Command::Bench(a) => {
+            bench(pick_device(a.cpu), a.image_size, &a.batches, a.steps, a.warmup)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The schema of metrics.json: everything needed to trust and reproduce a run.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::split::SplitSummary;
+use crate::data::Skipped;
+use crate::eval::EvalReport;
+use crate::train::{FitOutcome, TrainConfig};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DataSummary {
+    pub root: String,
+    pub usable_images: usize,
+    pub skipped_count: usize,
+    /// Every file that was left out, with the reason.
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MetricsFile {
+    pub model: String,
+    pub parameters: i64,
+    pub config: TrainConfig,
+    pub data: DataSummary,
+    pub split: SplitSummary,
+    /// Training summary (the per-epoch history is in history.csv).
+    pub training: Option<TrainingSummary>,
+    pub evaluation: EvalReport,
+    pub provenance: Provenance,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    pub epochs_run: usize,
+    pub best_epoch: Option<usize>,
+    pub stopped_early: bool,
+    pub restored_best: bool,
+    pub seconds: f64,
+    pub mean_train_images_per_second: f64,
+}
+
+impl From<&FitOutcome> for TrainingSummary {
+    fn from(f: &FitOutcome) -> Self {
+        let ips = if f.history.is_empty() {
+            0.0
+        } else {
+            f.history.iter().map(|h| h.train_images_per_second).sum::<f64>() / f.history.len() as f64
+        };
+        TrainingSummary {
+            epochs_run: f.history.len(),
+            best_epoch: f.best_epoch,
+            stopped_early: f.stopped_early,
+            restored_best: f.restored_best,
+            seconds: f.seconds,
+            mean_train_images_per_second: ips,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Provenance {
+    /// `git rev-parse HEAD` of the working tree, with "-dirty" when it had changes.
+    pub git_commit: String,
+    pub device: String,
+    pub threads: i32,
+    pub command: String,
+    /// Seconds since the Unix epoch when the run started.
+    pub started_unix: u64,
+    pub wall_seconds: f64,
+}
+
+/// The current commit, or "unknown" outside a git checkout.
+pub fn git_commit() -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "HEAD"]) {
+        Some(c) => {
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{c}-dirty")
+            } else {
+                c
+            }
+        }
+        None => "unknown".into(),
+    }
+}

@@ -1,0 +1,37 @@
+//! A run's folder `runs/<name>/` and what goes in it:
+//! `metrics.json` (config, split, training summary, validation and test metrics, provenance),
+//! `history.csv` (per-epoch loss and accuracy), `model.safetensors` (final weights) and the
+//! `best` / `last` checkpoints.
+
+pub mod history;
+pub mod metrics_file;
+pub mod pipeline;
+
+use std::path::{Path, PathBuf};
+
+/// Paths inside one run folder.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    pub dir: PathBuf,
+}
+
+impl RunDir {
+    pub fn new(dir: impl Into<PathBuf>) -> RunDir {
+        RunDir { dir: dir.into() }
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.dir.join("metrics.json")
+    }
+    pub fn history(&self) -> PathBuf {
+        self.dir.join("history.csv")
+    }
+    pub fn model(&self) -> PathBuf {
+        self.dir.join("model.safetensors")
+    }
+    pub fn eval(&self) -> PathBuf {
+        self.dir.join("eval.json")
+    }
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+}

@@ -1,0 +1,151 @@
+//! The training loop: shuffled mini-batches sliced from the device-resident images, one
+//! optimizer step each, validation after every epoch, early stopping, and checkpoints.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use tch::nn::VarStore;
+use tch::{Kind, Reduction, Tensor};
+
+use super::checkpoint;
+use super::config::TrainConfig;
+use super::early_stopping::EarlyStopping;
+use super::optimizer::Optimizer;
+use crate::data::device::DeviceImages;
+use crate::eval::predict::predict;
+use crate::models::SeedCnn;
+
+/// One line of history.csv.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub val_loss: f64,
+    pub val_accuracy: f64,
+    pub seconds: f64,
+    pub train_images_per_second: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FitOutcome {
+    pub history: Vec<EpochRecord>,
+    /// Epoch with the lowest validation loss.
+    pub best_epoch: Option<usize>,
+    pub stopped_early: bool,
+    /// The returned weights are those of `best_epoch` (early stopping on), else of the last epoch.
+    pub restored_best: bool,
+    pub seconds: f64,
+}
+
+/// One optimizer step on a batch; returns the mean loss and the logits.
+pub fn train_step(net: &SeedCnn, opt: &mut Optimizer, x: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
+    let logits = net.forward_t(x, true).squeeze_dim(1);
+    let loss = logits.binary_cross_entropy_with_logits::<Tensor>(y, None, None, Reduction::Mean);
+    opt.backward_step(&loss);
+    (loss, logits)
+}
+
+/// Trains `net` (whose variables live in `vs`) and leaves the final weights in `vs`.
+/// `checkpoints` receives `last.safetensors` every epoch and `best.safetensors` on every
+/// improvement; `on_epoch` sees the history after each epoch (to persist it as it grows).
+pub fn fit(
+    net: &SeedCnn,
+    vs: &mut VarStore,
+    train: &DeviceImages,
+    val: &DeviceImages,
+    cfg: &TrainConfig,
+    checkpoints: &Path,
+    mut on_epoch: impl FnMut(&[EpochRecord]) -> Result<()>,
+) -> Result<FitOutcome> {
+    let device = train.pixels.device();
+    let mut opt = Optimizer::new(cfg.optimizer, vs, cfg.lr, cfg.momentum)?;
+    let mut stopper = EarlyStopping::new(cfg.patience);
+    let best_path = checkpoints.join("best.safetensors");
+    let mut history = Vec::new();
+    let mut stopped_early = false;
+    let started = Instant::now();
+    let n = train.len as i64;
+    let batches = (train.len as u64).div_ceil(cfg.batch_size as u64);
+
+    for epoch in 1..=cfg.epochs {
+        let epoch_start = Instant::now();
+        let bar = ProgressBar::new(batches).with_style(
+            ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} batches {per_sec} eta {eta} {msg}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{epoch}/{}", cfg.epochs));
+        // Loss and hits accumulate on the device, read once per epoch: no per-batch sync.
+        let mut loss_sum = Tensor::zeros([], (Kind::Float, device));
+        let mut hits = Tensor::zeros([], (Kind::Int64, device));
+        let perm = Tensor::randperm(n, (Kind::Int64, device));
+        let mut start = 0i64;
+        while start < n {
+            let len = (cfg.batch_size as i64).min(n - start);
+            let (x, y) = train.batch(&perm.narrow(0, start, len));
+            let (loss, logits) = train_step(net, &mut opt, &x, &y);
+            tch::no_grad(|| {
+                let _ = loss_sum.g_add_(&(loss.detach() * len as f64));
+                let _ = hits.g_add_(&logits.gt(0.0).eq_tensor(&y.gt(0.5)).sum(Kind::Int64));
+            });
+            start += len;
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let train_seconds = epoch_start.elapsed().as_secs_f64();
+        let v = predict(net, val, cfg.batch_size.max(64));
+        let val_hits = v.probs.iter().zip(&v.labels).filter(|(&p, &y)| (p >= 0.5) == y).count();
+        let record = EpochRecord {
+            epoch,
+            train_loss: loss_sum.double_value(&[]) / n as f64,
+            train_accuracy: hits.int64_value(&[]) as f64 / n as f64,
+            val_loss: v.loss,
+            val_accuracy: val_hits as f64 / val.len.max(1) as f64,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+            train_images_per_second: n as f64 / train_seconds,
+        };
+        eprintln!(
+            "epoch {epoch}/{}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} | {:.0} img/s, {:.1}s",
+            cfg.epochs,
+            record.train_loss,
+            record.train_accuracy,
+            record.val_loss,
+            record.val_accuracy,
+            record.train_images_per_second,
+            record.seconds
+        );
+        history.push(record);
+        checkpoint::save_atomic(vs, &checkpoints.join("last.safetensors"))?;
+        let verdict = stopper.observe(epoch, v.loss);
+        if verdict.improved {
+            checkpoint::save_atomic(vs, &best_path)?;
+        }
+        on_epoch(&history)?;
+        if verdict.stop {
+            eprintln!(
+                "early stopping: no lower validation loss for {} epochs (best epoch {})",
+                cfg.patience.unwrap_or(0),
+                stopper.best_epoch().unwrap_or(0)
+            );
+            stopped_early = true;
+            break;
+        }
+    }
+    let restored_best = cfg.patience.is_some() && stopper.best_epoch().is_some();
+    if restored_best {
+        checkpoint::load(vs, &best_path)?;
+    }
+    Ok(FitOutcome {
+        history,
+        best_epoch: stopper.best_epoch(),
+        stopped_early,
+        restored_best,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,11 @@
+//! Training: configuration, optimizers, the epoch loop, early stopping, checkpoints.
+
+pub mod checkpoint;
+pub mod config;
+pub mod early_stopping;
+pub mod fit;
+pub mod optimizer;
+
+pub use config::TrainConfig;
+pub use fit::{fit, EpochRecord, FitOutcome};
+pub use optimizer::OptimizerKind;
