@@ -1,4 +1,35 @@
-//! `infer-core`: runs int8-quantized classifiers with integer-only arithmetic, in `no_std`,
-//! without a heap. See `../shared/INT8.md` for the exact integer conventions.
-#![cfg_attr(not(feature = "std"), no_std)]
+//! `infer-core`: runs int8-quantized CNNs with integer-only arithmetic (TFLite Micro's
+//! conventions, bit for bit; see `shared/INT8.md`), in `no_std`, without a heap, in a
+//! caller-provided arena.
+//!
+//! - [`Model::from_bytes`] validates a blob completely (the "prepare" step);
+//! - [`Model::run`] then executes the layers with infallible kernels ([`ops`]);
+//! - [`write_blob`] / `to_blob` (feature `std`) write blobs, so reader and writer share one
+//!   schema ([`ModelDef`]).
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod blob;
+mod crc32;
+pub mod error;
+mod model;
+pub mod ops;
+mod output;
+mod prepare;
+pub mod quant_math;
+pub mod schema;
+mod validate;
+
+#[cfg(feature = "std")]
+pub use blob::{i32_le_bytes, i8_bytes, to_blob};
+pub use blob::{write_blob, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use crc32::crc32;
+pub use error::{Error, Problem};
+pub use model::{Model, MAX_LAYERS};
+pub use output::Output;
+pub use prepare::{MAX_SLOTS, MAX_TENSOR_LEN};
+pub use schema::{
+    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, ModelDef,
+    Multiplier, Quant, RequantizeDef, Shape, TensorSpec, Window,
+};

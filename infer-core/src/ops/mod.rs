@@ -1,0 +1,179 @@
+//! Integer kernels, one file per op. Each takes precomputed parameters (built and checked by
+//! the loader's prepare step) and raw byte slices holding int8 values, and cannot fail: all shapes,
+//! lengths and overflow bounds were proven at load time.
+//!
+//! Activations and weights are `u8` bytes reinterpreted as `i8` (`b as i8`), so the arena can
+//! be a plain `&mut [u8]` without `unsafe`.
+
+pub mod add;
+pub mod conv2d;
+pub mod dense;
+pub mod depthwise;
+pub mod global_avg_pool;
+pub mod max_pool;
+pub mod requantize;
+
+#[cfg(test)]
+pub(crate) mod testutil;
+
+use crate::quant_math::multiply_by_quantized_multiplier;
+
+/// Height, width, channels of an NHWC tensor, as `usize`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    /// Rows.
+    pub h: usize,
+    /// Columns.
+    pub w: usize,
+    /// Channels.
+    pub c: usize,
+}
+
+impl Dims {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.h * self.w * self.c
+    }
+
+    /// True when some dimension is zero.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Sliding-window geometry (see [`crate::Window`]), as `usize`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geom {
+    /// Kernel rows.
+    pub kh: usize,
+    /// Kernel columns.
+    pub kw: usize,
+    /// Row stride.
+    pub sh: usize,
+    /// Column stride.
+    pub sw: usize,
+    /// Top padding.
+    pub pad_top: usize,
+    /// Left padding.
+    pub pad_left: usize,
+    /// Output rows.
+    pub out_h: usize,
+    /// Output columns.
+    pub out_w: usize,
+}
+
+/// The taps of a window along one axis that fall inside `0..n`: returns `(k_lo, k_hi, first)`
+/// where taps `k_lo..k_hi` are valid and tap `k_lo` reads input index `first`.
+#[inline]
+pub(crate) fn clip(
+    o: usize,
+    stride: usize,
+    pad: usize,
+    k: usize,
+    n: usize,
+) -> (usize, usize, usize) {
+    let start = (o * stride) as isize - pad as isize;
+    let lo = (-start).clamp(0, k as isize);
+    let hi = (n as isize - start).clamp(lo, k as isize);
+    (lo as usize, hi as usize, (start + lo).max(0) as usize)
+}
+
+/// Int8 value of a byte.
+#[inline(always)]
+pub(crate) fn q(b: u8) -> i32 {
+    i32::from(b as i8)
+}
+
+/// `Σ w_i · (x_i − zp)` over equal-length byte slices.
+///
+/// Callers bound the length by the layer's tap count, so |sum| <= taps · 127 · 255 < 2^31.
+/// `x − zp` fits i16 (|·| <= 255), so each term is a product of two sign-extended i16 values,
+/// the shape LLVM lowers to `pmaddwd` (x86) / `smlad` (Cortex-M4 DSP).
+#[inline]
+pub(crate) fn dot(w: &[u8], x: &[u8], zp: i32) -> i32 {
+    let zp = zp as i16; // an int8 zero point
+    w.iter()
+        .zip(x)
+        .map(|(&w, &x)| i32::from(i16::from(w as i8)) * i32::from(i16::from(x as i8) - zp))
+        .sum()
+}
+
+/// Four dot products against the same `x` (each as [`dot`]); all slices have `x.len()`.
+#[inline]
+pub(crate) fn dot4(w: [&[u8]; 4], x: &[u8], zp: i32) -> [i32; 4] {
+    let zp = zp as i16;
+    let n = x.len();
+    let (w0, w1, w2, w3) = (&w[0][..n], &w[1][..n], &w[2][..n], &w[3][..n]);
+    let mut acc = [0i32; 4];
+    for i in 0..n {
+        let xv = i32::from(i16::from(x[i] as i8) - zp);
+        acc[0] += i32::from(i16::from(w0[i] as i8)) * xv;
+        acc[1] += i32::from(i16::from(w1[i] as i8)) * xv;
+        acc[2] += i32::from(i16::from(w2[i] as i8)) * xv;
+        acc[3] += i32::from(i16::from(w3[i] as i8)) * xv;
+    }
+    acc
+}
+
+/// Little-endian i32 at element `i` of a byte slice (0 past the end; validated lengths make
+/// that unreachable).
+#[inline]
+pub(crate) fn le_i32(bytes: &[u8], i: usize) -> i32 {
+    match bytes.get(4 * i..4 * i + 4) {
+        Some(&[a, b, c, d]) => i32::from_le_bytes([a, b, c, d]),
+        _ => 0,
+    }
+}
+
+/// Per-output-channel bias and requantization, borrowed from the blob.
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelParams<'a> {
+    /// i32 LE per channel.
+    pub bias: &'a [u8],
+    /// i32 LE per channel.
+    pub multiplier: &'a [u8],
+    /// i8 per channel.
+    pub shift: &'a [u8],
+}
+
+/// The output stage shared by conv, depthwise and dense: zero point and activation clamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputStage {
+    /// Output zero point.
+    pub zero_point: i32,
+    /// Lower clamp.
+    pub act_min: i32,
+    /// Upper clamp.
+    pub act_max: i32,
+}
+
+impl ChannelParams<'_> {
+    /// `acc + bias[c]`, requantized, offset and clamped, as an int8 byte.
+    ///
+    /// Validation proved `(|acc| + |bias|) · 2^max(shift, 0) + 128 < 2^31`, so neither the left
+    /// shift nor the zero-point addition can overflow (requantization never grows magnitude).
+    #[inline]
+    pub(crate) fn finish(&self, c: usize, acc: i32, out: &OutputStage) -> u8 {
+        let acc = acc + le_i32(self.bias, c);
+        let shift = self.shift.get(c).map_or(0, |&s| i32::from(s as i8));
+        let v = multiply_by_quantized_multiplier(acc, le_i32(self.multiplier, c), shift)
+            + out.zero_point;
+        v.clamp(out.act_min, out.act_max) as i8 as u8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn clip_axis() {
+        // k = 3, pad 1, n = 5: first output loses its top tap, last loses its bottom tap.
+        assert_eq!(clip(0, 1, 1, 3, 5), (1, 3, 0));
+        assert_eq!(clip(2, 1, 1, 3, 5), (0, 3, 1));
+        assert_eq!(clip(4, 1, 1, 3, 5), (0, 2, 3));
+        // A window entirely outside yields an empty range, never a wrapped index.
+        let (lo, hi, _) = clip(9, 1, 0, 3, 5);
+        assert_eq!(lo, hi);
+    }
+}

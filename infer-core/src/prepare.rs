@@ -1,0 +1,247 @@
+//! The "prepare" step (TFLM style): turn one [`LayerDef`] plus the tensor it consumes into
+//! kernel parameters, checking every field. With `deep` it also scans the data (weights,
+//! per-channel multipliers, shifts, biases) and proves the accumulator bounds; the loader runs
+//! it deep once, `run` re-derives the cheap parameters on the fly.
+
+use crate::error::{Error, Problem};
+use crate::ops::add::AddParams;
+use crate::ops::conv2d::Conv2dParams;
+use crate::ops::dense::DenseParams;
+use crate::ops::depthwise::DepthwiseParams;
+use crate::ops::requantize::RequantizeParams;
+use crate::ops::{Dims, Geom};
+use crate::schema::{LayerDef, Shape, TensorSpec};
+use crate::validate::{
+    channels, check_shape, dims_to_shape, max_left, quant, scalar, stage, weights, window, Ctx,
+};
+
+/// Residual slots a model may use.
+pub const MAX_SLOTS: usize = 4;
+/// Largest tensor, in elements (keeps every index and the arena addressable on 32-bit MCUs).
+pub const MAX_TENSOR_LEN: usize = 1 << 30;
+
+/// A layer's kernel with its precomputed parameters.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kernel<'a> {
+    Conv2d(Conv2dParams<'a>),
+    Depthwise(DepthwiseParams<'a>),
+    MaxPool { input: Dims, geom: Geom },
+    GlobalAvgPool { input: Dims },
+    Dense(DenseParams<'a>),
+    Save { slot: usize },
+    Add { slot: usize, params: AddParams },
+    Requantize(RequantizeParams),
+}
+
+/// A prepared layer and the tensor it produces (for `Save`, the unchanged input).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Prepared<'a> {
+    pub kernel: Kernel<'a>,
+    pub output: TensorSpec,
+}
+/// Prepare layer `index` consuming `input`; `slots` holds what each residual slot saved.
+pub(crate) fn prepare<'a>(
+    index: usize,
+    def: &LayerDef<'a>,
+    input: &TensorSpec,
+    slots: &[Option<TensorSpec>; MAX_SLOTS],
+    deep: bool,
+) -> Result<Prepared<'a>, Error> {
+    let ctx = Ctx {
+        index,
+        op: def.op_name(),
+    };
+    let d = check_shape(&input.shape).map_err(|p| ctx.err("input shape", p))?;
+    let in_zp = i32::from(input.quant.zero_point);
+    let same_quant = |shape: Shape| TensorSpec {
+        shape,
+        quant: input.quant,
+    };
+    match def {
+        LayerDef::Conv2d(c) => {
+            let conv = window(&ctx, "window", &c.window, d.h, d.w)?;
+            let out_c = usize::from(c.out_channels);
+            ctx.range("out_channels", out_c as i64, 1, 65535)?;
+            let taps = (conv.kh * conv.kw) as u64 * d.c as u64;
+            let weights = weights(&ctx, c.weights, taps * out_c as u64, deep)?;
+            let channels = channels(&ctx, &c.channels, out_c, taps, deep)?;
+            let pool = match &c.pool {
+                Some(w) => Some(window(&ctx, "pool", w, conv.out_h, conv.out_w)?),
+                None => None,
+            };
+            let out = stage(&ctx, &c.output, c.activation)?;
+            let params = Conv2dParams {
+                input: d,
+                conv,
+                out_c,
+                pool,
+                in_zp,
+                out,
+                weights,
+                channels,
+            };
+            let shape = dims_to_shape(&ctx, params.output())?;
+            Ok(Prepared {
+                kernel: Kernel::Conv2d(params),
+                output: TensorSpec {
+                    shape,
+                    quant: c.output,
+                },
+            })
+        }
+        LayerDef::DepthwiseConv2d(c) => {
+            let geom = window(&ctx, "window", &c.window, d.h, d.w)?;
+            let m = usize::from(c.depth_multiplier);
+            ctx.range("depth_multiplier", m as i64, 1, 65535)?;
+            let oc = d.c * m;
+            let taps = (geom.kh * geom.kw) as u64;
+            let weights = weights(&ctx, c.weights, taps * oc as u64, deep)?;
+            let channels = channels(&ctx, &c.channels, oc, taps, deep)?;
+            let out = stage(&ctx, &c.output, c.activation)?;
+            let params = DepthwiseParams {
+                input: d,
+                geom,
+                depth_multiplier: m,
+                in_zp,
+                out,
+                weights,
+                channels,
+            };
+            let shape = dims_to_shape(&ctx, params.output())?;
+            Ok(Prepared {
+                kernel: Kernel::Depthwise(params),
+                output: TensorSpec {
+                    shape,
+                    quant: c.output,
+                },
+            })
+        }
+        LayerDef::MaxPool(w) => {
+            let geom = window(&ctx, "window", w, d.h, d.w)?;
+            let shape = dims_to_shape(
+                &ctx,
+                Dims {
+                    h: geom.out_h,
+                    w: geom.out_w,
+                    c: d.c,
+                },
+            )?;
+            Ok(Prepared {
+                kernel: Kernel::MaxPool { input: d, geom },
+                output: same_quant(shape),
+            })
+        }
+        LayerDef::GlobalAvgPool => {
+            // |Σ q| <= 128 · h · w and the rounding adds n/2: h · w <= 2^23 keeps it below 2^31.
+            ctx.range("input h*w", (d.h * d.w) as i64, 1, 1 << 23)?;
+            let shape = dims_to_shape(&ctx, Dims { h: 1, w: 1, c: d.c })?;
+            Ok(Prepared {
+                kernel: Kernel::GlobalAvgPool { input: d },
+                output: same_quant(shape),
+            })
+        }
+        LayerDef::Dense(c) => {
+            let out_features = usize::from(c.out_features);
+            ctx.range("out_features", out_features as i64, 1, 65535)?;
+            let in_features = d.len();
+            let weights = weights(
+                &ctx,
+                c.weights,
+                in_features as u64 * out_features as u64,
+                deep,
+            )?;
+            let channels = channels(&ctx, &c.channels, out_features, in_features as u64, deep)?;
+            let out = stage(&ctx, &c.output, c.activation)?;
+            let params = DenseParams {
+                in_features,
+                out_features,
+                in_zp,
+                out,
+                weights,
+                channels,
+            };
+            let shape = dims_to_shape(
+                &ctx,
+                Dims {
+                    h: 1,
+                    w: 1,
+                    c: out_features,
+                },
+            )?;
+            Ok(Prepared {
+                kernel: Kernel::Dense(params),
+                output: TensorSpec {
+                    shape,
+                    quant: c.output,
+                },
+            })
+        }
+        LayerDef::Save { slot } => {
+            ctx.range("slot", i64::from(*slot), 0, MAX_SLOTS as i64 - 1)?;
+            Ok(Prepared {
+                kernel: Kernel::Save {
+                    slot: usize::from(*slot),
+                },
+                output: *input,
+            })
+        }
+        LayerDef::Add(a) => {
+            ctx.range("slot", i64::from(a.slot), 0, MAX_SLOTS as i64 - 1)?;
+            let slot = usize::from(a.slot);
+            let Some(saved) = slots[slot] else {
+                return Err(ctx.err("slot", Problem::SlotEmpty));
+            };
+            if saved.shape != input.shape {
+                let t = |s: Shape| (s.h, s.w, s.c);
+                return Err(ctx.err(
+                    "slot",
+                    Problem::ShapeMismatch {
+                        expected: t(input.shape),
+                        got: t(saved.shape),
+                    },
+                ));
+            }
+            // Multipliers below one (shift <= 0) keep every intermediate below 2^29.
+            let m1 = scalar(&ctx, "input1", &a.input1, 0)?;
+            let m2 = scalar(&ctx, "input2", &a.input2, 0)?;
+            let mo = scalar(&ctx, "output_multiplier", &a.output_multiplier, 0)?;
+            let out = stage(&ctx, &a.output, a.activation)?;
+            let params = AddParams {
+                zp1: in_zp,
+                zp2: i32::from(saved.quant.zero_point),
+                m1,
+                m2,
+                mo,
+                out_zp: out.zero_point,
+                act_min: out.act_min,
+                act_max: out.act_max,
+            };
+            Ok(Prepared {
+                kernel: Kernel::Add { slot, params },
+                output: TensorSpec {
+                    shape: input.shape,
+                    quant: a.output,
+                },
+            })
+        }
+        LayerDef::Requantize(r) => {
+            quant(&ctx, &r.output)?;
+            // |x − zp| <= 255, so the left shift may be at most max_left(255) = 23.
+            let max_shift = max_left(255).unwrap_or(0);
+            let (multiplier, shift) = scalar(&ctx, "multiplier", &r.multiplier, max_shift)?;
+            let params = RequantizeParams {
+                in_zp,
+                multiplier,
+                shift,
+                out_zp: i32::from(r.output.zero_point),
+            };
+            Ok(Prepared {
+                kernel: Kernel::Requantize(params),
+                output: TensorSpec {
+                    shape: input.shape,
+                    quant: r.output,
+                },
+            })
+        }
+    }
+}
