@@ -11,18 +11,11 @@ use std::time::Instant;
 use infer_core::Model;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let iterations: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(20);
+    let iterations: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(20);
     let net = common::seed_cnn(42);
     let defs = net.layer_defs();
-    let blob = infer_core::to_blob(&infer_core::ModelDef {
-        input: net.input,
-        output: net.cur,
-        layers: &defs,
-    })?;
+    let blob =
+        infer_core::to_blob(&infer_core::ModelDef { input: net.input, output: net.cur, layers: &defs })?;
 
     let t = Instant::now();
     let model = Model::from_bytes(&blob)?;
@@ -30,9 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut arena = vec![0u8; model.arena_len()];
     let mut rng = common::Rng::new(1);
-    let images: Vec<Vec<u8>> = (0..4)
-        .map(|_| rng.bytes(model.input_shape().len()))
-        .collect();
+    let images: Vec<Vec<u8>> = (0..4).map(|_| rng.bytes(model.input_shape().len())).collect();
     model.run_u8(&images[0], &mut arena)?; // warm-up
 
     let t = Instant::now();
@@ -46,22 +37,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("seed CNN, random weights, single thread");
     println!("  blob bytes        {}", blob.len());
-    println!(
-        "  arena bytes       {} (ping-pong {:?})",
-        model.arena_len(),
-        model.arena_parts()
-    );
+    println!("  arena bytes       {} (ping-pong {:?})", model.arena_len(), model.arena_parts());
     println!("  layers            {}", model.layer_count());
     println!("  MACs / image      {}", model.macs());
     println!("  load + validate   {:.2} ms", load.as_secs_f64() * 1e3);
-    println!(
-        "  images / s        {per_s:.2}  ({:.2} ms / image)",
-        1e3 / per_s
-    );
-    println!(
-        "  GMAC / s          {:.2}",
-        per_s * model.macs() as f64 / 1e9
-    );
+    println!("  images / s        {per_s:.2}  ({:.2} ms / image)", 1e3 / per_s);
+    println!("  GMAC / s          {:.2}", per_s * model.macs() as f64 / 1e9);
     println!("  checksum          {checksum}");
     Ok(())
 }

@@ -41,10 +41,7 @@ fn le_u32(b: &[u8], at: usize) -> u32 {
 /// Check the header and the CRC, returning the body.
 pub(crate) fn open(bytes: &[u8]) -> Result<&[u8], Error> {
     if bytes.len() < HEADER_LEN {
-        return Err(Error::Truncated {
-            needed: HEADER_LEN,
-            got: bytes.len(),
-        });
+        return Err(Error::Truncated { needed: HEADER_LEN, got: bytes.len() });
     }
     let magic = [bytes[0], bytes[1], bytes[2], bytes[3]];
     if magic != MAGIC {
@@ -62,10 +59,7 @@ pub(crate) fn open(bytes: &[u8]) -> Result<&[u8], Error> {
     let stored = le_u32(bytes, 12);
     let available = bytes.len() - HEADER_LEN;
     if body_len > available {
-        return Err(Error::Truncated {
-            needed: HEADER_LEN.saturating_add(body_len),
-            got: bytes.len(),
-        });
+        return Err(Error::Truncated { needed: HEADER_LEN.saturating_add(body_len), got: bytes.len() });
     }
     if body_len < available {
         return Err(Error::TrailingBytes(available - body_len));
@@ -95,9 +89,7 @@ fn write_header(out: &mut [u8], body_len: usize, crc: u32) -> Result<(), Error> 
 /// error here rather than on the device.
 pub fn write_blob(def: &ModelDef<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     let body_buf = buf.get_mut(HEADER_LEN..).ok_or(Error::Encode)?;
-    let body_len = postcard::to_slice(def, body_buf)
-        .map_err(|_| Error::Encode)?
-        .len();
+    let body_len = postcard::to_slice(def, body_buf).map_err(|_| Error::Encode)?.len();
     let crc = crc32(&buf[HEADER_LEN..HEADER_LEN + body_len]);
     write_header(buf, body_len, crc)?;
     let total = HEADER_LEN + body_len;

@@ -146,10 +146,7 @@ impl fmt::Display for Problem {
                 write!(f, "weight {index} is -128 (allowed: -127..=127)")
             }
             Problem::AccumulatorOverflow { channel, bound } => {
-                write!(
-                    f,
-                    "channel {channel}: accumulator bound {bound} does not fit i32"
-                )
+                write!(f, "channel {channel}: accumulator bound {bound} does not fit i32")
             }
             Problem::BadScale => write!(f, "scale must be finite and positive"),
             Problem::ShapeMismatch { expected, got } => {
@@ -176,20 +173,12 @@ impl fmt::Display for Error {
             Error::ReservedNotZero(v) => write!(f, "reserved header field is {v}, must be 0"),
             Error::TrailingBytes(n) => write!(f, "{n} bytes after the declared body"),
             Error::CrcMismatch { stored, computed } => {
-                write!(
-                    f,
-                    "body CRC-32 {computed:#010x} differs from header {stored:#010x}"
-                )
+                write!(f, "body CRC-32 {computed:#010x} differs from header {stored:#010x}")
             }
             Error::Decode { part, layer } => write!(f, "cannot decode {part} (layer {layer})"),
             Error::TrailingBody(n) => write!(f, "{n} body bytes after the last layer"),
             Error::Model { field, problem } => write!(f, "model field `{field}`: {problem}"),
-            Error::Layer {
-                index,
-                op,
-                field,
-                problem,
-            } => {
+            Error::Layer { index, op, field, problem } => {
                 write!(f, "layer {index} ({op}) field `{field}`: {problem}")
             }
             Error::ArenaTooSmall { needed, got } => {
@@ -198,10 +187,9 @@ impl fmt::Display for Error {
             Error::InputLength { expected, got } => {
                 write!(f, "input has {got} values, expected {expected}")
             }
-            Error::InputNotU8 => write!(
-                f,
-                "model input is not quantized as u8 pixels (scale 1/255, zp -128)"
-            ),
+            Error::InputNotU8 => {
+                write!(f, "model input is not quantized as u8 pixels (scale 1/255, zp -128)")
+            }
             Error::Encode => write!(f, "cannot encode the blob"),
         }
     }

@@ -30,6 +30,6 @@ pub use model::{Model, MAX_LAYERS};
 pub use output::Output;
 pub use prepare::{MAX_SLOTS, MAX_TENSOR_LEN};
 pub use schema::{
-    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, ModelDef,
-    Multiplier, Quant, RequantizeDef, Shape, TensorSpec, Window,
+    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, ModelDef, Multiplier,
+    Quant, RequantizeDef, Shape, TensorSpec, Window,
 };

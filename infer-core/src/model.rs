@@ -44,11 +44,8 @@ fn walk<'a>(
     let mut cur = input;
     let mut slots = [None; MAX_SLOTS];
     for index in 0..count {
-        let (def, r) =
-            postcard::take_from_bytes::<LayerDef<'a>>(rest).map_err(|_| Error::Decode {
-                part: "layer",
-                layer: index,
-            })?;
+        let (def, r) = postcard::take_from_bytes::<LayerDef<'a>>(rest)
+            .map_err(|_| Error::Decode { part: "layer", layer: index })?;
         rest = r;
         let prep = prepare(index, &def, &cur, &slots, deep)?;
         visit(&prep, &cur)?;
@@ -71,23 +68,9 @@ fn layer_macs(k: &Kernel<'_>) -> u64 {
     match k {
         Kernel::Conv2d(p) => {
             let per_pool = p.pool.map_or(1, |q| q.kh * q.kw);
-            product(&[
-                p.output().h,
-                p.output().w,
-                per_pool,
-                p.out_c,
-                p.conv.kh,
-                p.conv.kw,
-                p.input.c,
-            ])
+            product(&[p.output().h, p.output().w, per_pool, p.out_c, p.conv.kh, p.conv.kw, p.input.c])
         }
-        Kernel::Depthwise(p) => product(&[
-            p.output().h,
-            p.output().w,
-            p.output().c,
-            p.geom.kh,
-            p.geom.kw,
-        ]),
+        Kernel::Depthwise(p) => product(&[p.output().h, p.output().w, p.output().c, p.geom.kh, p.geom.kw]),
         Kernel::Dense(p) => product(&[p.in_features, p.out_features]),
         _ => 0,
     }
@@ -100,36 +83,20 @@ impl<'a> Model<'a> {
     /// bounds.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Model<'a>, Error> {
         let body = blob::open(bytes)?;
-        let (head, rest) =
-            postcard::take_from_bytes::<ModelHead>(body).map_err(|_| Error::Decode {
-                part: "model header",
-                layer: 0,
-            })?;
+        let (head, rest) = postcard::take_from_bytes::<ModelHead>(body)
+            .map_err(|_| Error::Decode { part: "model header", layer: 0 })?;
         // Postcard writes a sequence length as a varint, the same bytes as a u32 varint.
-        let (count, layers) =
-            postcard::take_from_bytes::<u32>(rest).map_err(|_| Error::Decode {
-                part: "layer count",
-                layer: 0,
-            })?;
+        let (count, layers) = postcard::take_from_bytes::<u32>(rest)
+            .map_err(|_| Error::Decode { part: "layer count", layer: 0 })?;
         let count = count as usize;
         check_spec("input", &head.input)?;
         check_spec("output", &head.output)?;
         if !(1..=MAX_LAYERS).contains(&count) {
-            let problem = Problem::OutOfRange {
-                value: count as i64,
-                min: 1,
-                max: MAX_LAYERS as i64,
-            };
-            return Err(Error::Model {
-                field: "layers",
-                problem,
-            });
+            let problem = Problem::OutOfRange { value: count as i64, min: 1, max: MAX_LAYERS as i64 };
+            return Err(Error::Model { field: "layers", problem });
         }
 
-        let too_large = Error::Model {
-            field: "arena",
-            problem: Problem::TooLarge,
-        };
+        let too_large = Error::Model { field: "arena", problem: Problem::TooLarge };
         let mut pingpong_len = head.input.shape.len();
         let mut slot_len = [0usize; MAX_SLOTS];
         let mut macs = 0u64;
@@ -149,22 +116,13 @@ impl<'a> Model<'a> {
         }
         if last.shape != head.output.shape {
             let t = |s: Shape| (s.h, s.w, s.c);
-            let problem = Problem::ShapeMismatch {
-                expected: t(last.shape),
-                got: t(head.output.shape),
-            };
-            return Err(Error::Model {
-                field: "output",
-                problem,
-            });
+            let problem = Problem::ShapeMismatch { expected: t(last.shape), got: t(head.output.shape) };
+            return Err(Error::Model { field: "output", problem });
         }
         if last.quant.scale.to_bits() != head.output.quant.scale.to_bits()
             || last.quant.zero_point != head.output.quant.zero_point
         {
-            return Err(Error::Model {
-                field: "output",
-                problem: Problem::QuantMismatch,
-            });
+            return Err(Error::Model { field: "output", problem: Problem::QuantMismatch });
         }
 
         // Each tensor is <= 2^30 elements, so these sums cannot overflow even on 32-bit.
@@ -239,9 +197,7 @@ impl<'a> Model<'a> {
     /// Run on int8 input values (NHWC, already quantized with the input's scale/zero point).
     pub fn run<'r>(&self, input: &[i8], arena: &'r mut [u8]) -> Result<Output<'r>, Error> {
         self.check_input(input.len())?;
-        self.run_with(arena, |dst| {
-            dst.iter_mut().zip(input).for_each(|(d, &s)| *d = s as u8)
-        })
+        self.run_with(arena, |dst| dst.iter_mut().zip(input).for_each(|(d, &s)| *d = s as u8))
     }
 
     /// Run on 8-bit pixels when the model's input is quantized as pixel / 255 (scale 1/255,
@@ -252,9 +208,7 @@ impl<'a> Model<'a> {
             return Err(Error::InputNotU8);
         }
         self.check_input(pixels.len())?;
-        self.run_with(arena, |dst| {
-            dst.iter_mut().zip(pixels).for_each(|(d, &p)| *d = p ^ 0x80)
-        })
+        self.run_with(arena, |dst| dst.iter_mut().zip(pixels).for_each(|(d, &p)| *d = p ^ 0x80))
     }
 
     fn check_input(&self, got: usize) -> Result<(), Error> {
@@ -266,52 +220,34 @@ impl<'a> Model<'a> {
         }
     }
 
-    fn run_with<'r>(
-        &self,
-        arena: &'r mut [u8],
-        fill: impl FnOnce(&mut [u8]),
-    ) -> Result<Output<'r>, Error> {
+    fn run_with<'r>(&self, arena: &'r mut [u8], fill: impl FnOnce(&mut [u8])) -> Result<Output<'r>, Error> {
         let got = arena.len();
-        let arena = arena
-            .get_mut(..self.arena_len)
-            .ok_or(Error::ArenaTooSmall {
-                needed: self.arena_len,
-                got,
-            })?;
+        let arena =
+            arena.get_mut(..self.arena_len).ok_or(Error::ArenaTooSmall { needed: self.arena_len, got })?;
         let (pp, slots) = arena.split_at_mut(self.pingpong_len);
         let n = pp.len();
         fill(&mut pp[..self.input.shape.len()]);
         // `front`: the current tensor starts at pp[0]; otherwise it ends at pp[n].
         let mut front = true;
-        let (last, _) = walk(
-            self.layers,
-            self.layer_count,
-            self.input,
-            false,
-            |prep, input| {
-                let (in_len, out_len) = (input.shape.len(), prep.output.shape.len());
-                if let Kernel::Save { slot } = prep.kernel {
-                    let src = if front {
-                        &pp[..in_len]
-                    } else {
-                        &pp[n - in_len..]
-                    };
-                    slots[self.slot_offset[slot] - n..][..in_len].copy_from_slice(src);
-                    return Ok(());
-                }
-                // in_len + out_len <= n for every layer (proven at load), so these never overlap.
-                let (src, dst): (&[u8], &mut [u8]) = if front {
-                    let (a, b) = pp.split_at_mut(n - out_len);
-                    (&a[..in_len], b)
-                } else {
-                    let (a, b) = pp.split_at_mut(out_len);
-                    (&b[b.len() - in_len..], a)
-                };
-                self.execute(&prep.kernel, src, dst, slots);
-                front = !front;
-                Ok(())
-            },
-        )?;
+        let (last, _) = walk(self.layers, self.layer_count, self.input, false, |prep, input| {
+            let (in_len, out_len) = (input.shape.len(), prep.output.shape.len());
+            if let Kernel::Save { slot } = prep.kernel {
+                let src = if front { &pp[..in_len] } else { &pp[n - in_len..] };
+                slots[self.slot_offset[slot] - n..][..in_len].copy_from_slice(src);
+                return Ok(());
+            }
+            // in_len + out_len <= n for every layer (proven at load), so these never overlap.
+            let (src, dst): (&[u8], &mut [u8]) = if front {
+                let (a, b) = pp.split_at_mut(n - out_len);
+                (&a[..in_len], b)
+            } else {
+                let (a, b) = pp.split_at_mut(out_len);
+                (&b[b.len() - in_len..], a)
+            };
+            self.execute(&prep.kernel, src, dst, slots);
+            front = !front;
+            Ok(())
+        })?;
         let len = last.shape.len();
         let pp: &'r [u8] = pp;
         let data = if front { &pp[..len] } else { &pp[n - len..] };

@@ -62,9 +62,7 @@ impl<'r> Output<'r> {
     /// (`None` if `out` is too short).
     pub fn softmax(&self, out: &mut [f32]) -> Option<usize> {
         let out = out.get_mut(..self.len())?;
-        let max = (0..self.len())
-            .filter_map(|i| self.dequantize(i))
-            .fold(f32::NEG_INFINITY, f32::max);
+        let max = (0..self.len()).filter_map(|i| self.dequantize(i)).fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
         for (i, o) in out.iter_mut().enumerate() {
             *o = libm::expf(self.dequantize(i)? - max);
@@ -91,21 +89,8 @@ mod tests {
     use super::*;
 
     fn out(data: &[u8]) -> Output<'_> {
-        let shape = Shape {
-            h: 1,
-            w: 1,
-            c: data.len() as u16,
-        };
-        Output {
-            data,
-            spec: TensorSpec {
-                shape,
-                quant: Quant {
-                    scale: 0.5,
-                    zero_point: 2,
-                },
-            },
-        }
+        let shape = Shape { h: 1, w: 1, c: data.len() as u16 };
+        Output { data, spec: TensorSpec { shape, quant: Quant { scale: 0.5, zero_point: 2 } } }
     }
 
     #[test]

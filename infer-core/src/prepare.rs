@@ -47,16 +47,10 @@ pub(crate) fn prepare<'a>(
     slots: &[Option<TensorSpec>; MAX_SLOTS],
     deep: bool,
 ) -> Result<Prepared<'a>, Error> {
-    let ctx = Ctx {
-        index,
-        op: def.op_name(),
-    };
+    let ctx = Ctx { index, op: def.op_name() };
     let d = check_shape(&input.shape).map_err(|p| ctx.err("input shape", p))?;
     let in_zp = i32::from(input.quant.zero_point);
-    let same_quant = |shape: Shape| TensorSpec {
-        shape,
-        quant: input.quant,
-    };
+    let same_quant = |shape: Shape| TensorSpec { shape, quant: input.quant };
     match def {
         LayerDef::Conv2d(c) => {
             let conv = window(&ctx, "window", &c.window, d.h, d.w)?;
@@ -70,24 +64,9 @@ pub(crate) fn prepare<'a>(
                 None => None,
             };
             let out = stage(&ctx, &c.output, c.activation)?;
-            let params = Conv2dParams {
-                input: d,
-                conv,
-                out_c,
-                pool,
-                in_zp,
-                out,
-                weights,
-                channels,
-            };
+            let params = Conv2dParams { input: d, conv, out_c, pool, in_zp, out, weights, channels };
             let shape = dims_to_shape(&ctx, params.output())?;
-            Ok(Prepared {
-                kernel: Kernel::Conv2d(params),
-                output: TensorSpec {
-                    shape,
-                    quant: c.output,
-                },
-            })
+            Ok(Prepared { kernel: Kernel::Conv2d(params), output: TensorSpec { shape, quant: c.output } })
         }
         LayerDef::DepthwiseConv2d(c) => {
             let geom = window(&ctx, "window", &c.window, d.h, d.w)?;
@@ -98,92 +77,36 @@ pub(crate) fn prepare<'a>(
             let weights = weights(&ctx, c.weights, taps * oc as u64, deep)?;
             let channels = channels(&ctx, &c.channels, oc, taps, deep)?;
             let out = stage(&ctx, &c.output, c.activation)?;
-            let params = DepthwiseParams {
-                input: d,
-                geom,
-                depth_multiplier: m,
-                in_zp,
-                out,
-                weights,
-                channels,
-            };
+            let params =
+                DepthwiseParams { input: d, geom, depth_multiplier: m, in_zp, out, weights, channels };
             let shape = dims_to_shape(&ctx, params.output())?;
-            Ok(Prepared {
-                kernel: Kernel::Depthwise(params),
-                output: TensorSpec {
-                    shape,
-                    quant: c.output,
-                },
-            })
+            Ok(Prepared { kernel: Kernel::Depthwise(params), output: TensorSpec { shape, quant: c.output } })
         }
         LayerDef::MaxPool(w) => {
             let geom = window(&ctx, "window", w, d.h, d.w)?;
-            let shape = dims_to_shape(
-                &ctx,
-                Dims {
-                    h: geom.out_h,
-                    w: geom.out_w,
-                    c: d.c,
-                },
-            )?;
-            Ok(Prepared {
-                kernel: Kernel::MaxPool { input: d, geom },
-                output: same_quant(shape),
-            })
+            let shape = dims_to_shape(&ctx, Dims { h: geom.out_h, w: geom.out_w, c: d.c })?;
+            Ok(Prepared { kernel: Kernel::MaxPool { input: d, geom }, output: same_quant(shape) })
         }
         LayerDef::GlobalAvgPool => {
             // |Σ q| <= 128 · h · w and the rounding adds n/2: h · w <= 2^23 keeps it below 2^31.
             ctx.range("input h*w", (d.h * d.w) as i64, 1, 1 << 23)?;
             let shape = dims_to_shape(&ctx, Dims { h: 1, w: 1, c: d.c })?;
-            Ok(Prepared {
-                kernel: Kernel::GlobalAvgPool { input: d },
-                output: same_quant(shape),
-            })
+            Ok(Prepared { kernel: Kernel::GlobalAvgPool { input: d }, output: same_quant(shape) })
         }
         LayerDef::Dense(c) => {
             let out_features = usize::from(c.out_features);
             ctx.range("out_features", out_features as i64, 1, 65535)?;
             let in_features = d.len();
-            let weights = weights(
-                &ctx,
-                c.weights,
-                in_features as u64 * out_features as u64,
-                deep,
-            )?;
+            let weights = weights(&ctx, c.weights, in_features as u64 * out_features as u64, deep)?;
             let channels = channels(&ctx, &c.channels, out_features, in_features as u64, deep)?;
             let out = stage(&ctx, &c.output, c.activation)?;
-            let params = DenseParams {
-                in_features,
-                out_features,
-                in_zp,
-                out,
-                weights,
-                channels,
-            };
-            let shape = dims_to_shape(
-                &ctx,
-                Dims {
-                    h: 1,
-                    w: 1,
-                    c: out_features,
-                },
-            )?;
-            Ok(Prepared {
-                kernel: Kernel::Dense(params),
-                output: TensorSpec {
-                    shape,
-                    quant: c.output,
-                },
-            })
+            let params = DenseParams { in_features, out_features, in_zp, out, weights, channels };
+            let shape = dims_to_shape(&ctx, Dims { h: 1, w: 1, c: out_features })?;
+            Ok(Prepared { kernel: Kernel::Dense(params), output: TensorSpec { shape, quant: c.output } })
         }
         LayerDef::Save { slot } => {
             ctx.range("slot", i64::from(*slot), 0, MAX_SLOTS as i64 - 1)?;
-            Ok(Prepared {
-                kernel: Kernel::Save {
-                    slot: usize::from(*slot),
-                },
-                output: *input,
-            })
+            Ok(Prepared { kernel: Kernel::Save { slot: usize::from(*slot) }, output: *input })
         }
         LayerDef::Add(a) => {
             ctx.range("slot", i64::from(a.slot), 0, MAX_SLOTS as i64 - 1)?;
@@ -193,13 +116,9 @@ pub(crate) fn prepare<'a>(
             };
             if saved.shape != input.shape {
                 let t = |s: Shape| (s.h, s.w, s.c);
-                return Err(ctx.err(
-                    "slot",
-                    Problem::ShapeMismatch {
-                        expected: t(input.shape),
-                        got: t(saved.shape),
-                    },
-                ));
+                return Err(
+                    ctx.err("slot", Problem::ShapeMismatch { expected: t(input.shape), got: t(saved.shape) })
+                );
             }
             // Multipliers below one (shift <= 0) keep every intermediate below 2^29.
             let m1 = scalar(&ctx, "input1", &a.input1, 0)?;
@@ -218,10 +137,7 @@ pub(crate) fn prepare<'a>(
             };
             Ok(Prepared {
                 kernel: Kernel::Add { slot, params },
-                output: TensorSpec {
-                    shape: input.shape,
-                    quant: a.output,
-                },
+                output: TensorSpec { shape: input.shape, quant: a.output },
             })
         }
         LayerDef::Requantize(r) => {
@@ -229,18 +145,11 @@ pub(crate) fn prepare<'a>(
             // |x − zp| <= 255, so the left shift may be at most max_left(255) = 23.
             let max_shift = max_left(255).unwrap_or(0);
             let (multiplier, shift) = scalar(&ctx, "multiplier", &r.multiplier, max_shift)?;
-            let params = RequantizeParams {
-                in_zp,
-                multiplier,
-                shift,
-                out_zp: i32::from(r.output.zero_point),
-            };
+            let params =
+                RequantizeParams { in_zp, multiplier, shift, out_zp: i32::from(r.output.zero_point) };
             Ok(Prepared {
                 kernel: Kernel::Requantize(params),
-                output: TensorSpec {
-                    shape: input.shape,
-                    quant: r.output,
-                },
+                output: TensorSpec { shape: input.shape, quant: r.output },
             })
         }
     }

@@ -39,10 +39,7 @@ pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
 pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> i32 {
     let left = if shift > 0 { shift } else { 0 };
     let right = if shift < 0 { -shift } else { 0 };
-    rounding_divide_by_pot(
-        saturating_rounding_doubling_high_mul(x * (1 << left), multiplier),
-        right,
-    )
+    rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x * (1 << left), multiplier), right)
 }
 
 /// QuantizeMultiplier (host side): `real ≈ m · 2^(shift − 31)` with `m` in `[2^30, 2^31)`.
@@ -70,10 +67,7 @@ pub fn quantize_multiplier(real: f64) -> (i32, i32) {
 /// saturate (and are then rejected by the loader, which accepts −31..=30 only).
 pub fn multiplier_from_real(real: f64) -> Multiplier {
     let (multiplier, shift) = quantize_multiplier(real);
-    Multiplier {
-        multiplier,
-        shift: shift.clamp(i32::from(i8::MIN), i32::from(i8::MAX)) as i8,
-    }
+    Multiplier { multiplier, shift: shift.clamp(i32::from(i8::MIN), i32::from(i8::MAX)) as i8 }
 }
 
 /// The residual-add left shift of TFLM's int8 add (`add_common.cc`).
@@ -115,10 +109,7 @@ mod tests {
     fn srdhm_check_values() {
         assert_eq!(saturating_rounding_doubling_high_mul(3, P30), 2);
         assert_eq!(saturating_rounding_doubling_high_mul(-3, P30), -1);
-        assert_eq!(
-            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
-            2147483647
-        );
+        assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN), 2147483647);
     }
 
     #[test]
@@ -145,18 +136,9 @@ mod tests {
 
     #[test]
     fn mbqm_check_values_double_rounding() {
-        assert_eq!(
-            multiply_by_quantized_multiplier(29875, 1972563514, -2),
-            6861
-        );
-        assert_eq!(
-            multiply_by_quantized_multiplier(-83457, 2079011274, -3),
-            -10100
-        );
-        assert_eq!(
-            multiply_by_quantized_multiplier(99827, 1673091988, -1),
-            38888
-        );
+        assert_eq!(multiply_by_quantized_multiplier(29875, 1972563514, -2), 6861);
+        assert_eq!(multiply_by_quantized_multiplier(-83457, 2079011274, -3), -10100);
+        assert_eq!(multiply_by_quantized_multiplier(99827, 1673091988, -1), 38888);
     }
 
     #[test]

@@ -22,12 +22,7 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub fn err(&self, field: &'static str, problem: Problem) -> Error {
-        Error::Layer {
-            index: self.index,
-            op: self.op,
-            field,
-            problem,
-        }
+        Error::Layer { index: self.index, op: self.op, field, problem }
     }
 
     pub fn range(&self, field: &'static str, value: i64, min: i64, max: i64) -> Result<(), Error> {
@@ -43,13 +38,7 @@ impl Ctx {
             Ok(())
         } else {
             let expected = usize::try_from(expected).unwrap_or(usize::MAX);
-            Err(self.err(
-                field,
-                Problem::Length {
-                    expected,
-                    got: bytes.len(),
-                },
-            ))
+            Err(self.err(field, Problem::Length { expected, got: bytes.len() }))
         }
     }
 }
@@ -68,42 +57,24 @@ pub(crate) fn check_shape(shape: &Shape) -> Result<Dims, Problem> {
     let len = u64::from(shape.h) * u64::from(shape.w) * u64::from(shape.c);
     if len == 0 || len > MAX_TENSOR_LEN as u64 {
         return Err(if len == 0 {
-            Problem::OutOfRange {
-                value: 0,
-                min: 1,
-                max: MAX_TENSOR_LEN as i64,
-            }
+            Problem::OutOfRange { value: 0, min: 1, max: MAX_TENSOR_LEN as i64 }
         } else {
             Problem::TooLarge
         });
     }
-    Ok(Dims {
-        h: usize::from(shape.h),
-        w: usize::from(shape.w),
-        c: usize::from(shape.c),
-    })
+    Ok(Dims { h: usize::from(shape.h), w: usize::from(shape.w), c: usize::from(shape.c) })
 }
 
 pub(crate) fn dims_to_shape(ctx: &Ctx, d: Dims) -> Result<Shape, Error> {
     let c = u16::try_from(d.c).map_err(|_| ctx.err("channels", Problem::TooLarge))?;
     // h and w come from u16 window fields.
-    let shape = Shape {
-        h: d.h as u16,
-        w: d.w as u16,
-        c,
-    };
+    let shape = Shape { h: d.h as u16, w: d.w as u16, c };
     check_shape(&shape).map_err(|p| ctx.err("output shape", p))?;
     Ok(shape)
 }
 
 /// Window geometry over an `h × w` input; every window must touch the image.
-pub(crate) fn window(
-    ctx: &Ctx,
-    field: &'static str,
-    w: &Window,
-    h: usize,
-    wd: usize,
-) -> Result<Geom, Error> {
+pub(crate) fn window(ctx: &Ctx, field: &'static str, w: &Window, h: usize, wd: usize) -> Result<Geom, Error> {
     let g = Geom {
         kh: usize::from(w.kernel_h),
         kw: usize::from(w.kernel_w),
@@ -115,20 +86,12 @@ pub(crate) fn window(
         out_w: usize::from(w.out_w),
     };
     if g.kh == 0 || g.kw == 0 || g.sh == 0 || g.sw == 0 || g.out_h == 0 || g.out_w == 0 {
-        return Err(ctx.err(
-            field,
-            Problem::OutOfRange {
-                value: 0,
-                min: 1,
-                max: 65535,
-            },
-        ));
+        return Err(ctx.err(field, Problem::OutOfRange { value: 0, min: 1, max: 65535 }));
     }
     // First window: pad < k leaves at least one tap in the image. Last window: it must start
     // no lower than the last row, (out − 1) · s − pad <= n − 1.
-    let inside = |k: usize, s: usize, pad: usize, out: usize, n: usize| {
-        pad < k && (out - 1) * s <= n - 1 + pad
-    };
+    let inside =
+        |k: usize, s: usize, pad: usize, out: usize, n: usize| pad < k && (out - 1) * s <= n - 1 + pad;
     if !inside(g.kh, g.sh, g.pad_top, g.out_h, h) || !inside(g.kw, g.sw, g.pad_left, g.out_w, wd) {
         return Err(ctx.err(field, Problem::WindowOutsideImage));
     }
@@ -146,27 +109,14 @@ pub(crate) fn stage(ctx: &Ctx, q: &Quant, act: Activation) -> Result<OutputStage
     if act_min > act_max {
         return Err(ctx.err(
             "activation",
-            Problem::OutOfRange {
-                value: act_min.into(),
-                min: -128,
-                max: act_max.into(),
-            },
+            Problem::OutOfRange { value: act_min.into(), min: -128, max: act_max.into() },
         ));
     }
-    Ok(OutputStage {
-        zero_point,
-        act_min,
-        act_max,
-    })
+    Ok(OutputStage { zero_point, act_min, act_max })
 }
 
 /// Check a weight blob's length and (deep) that no weight is −128.
-pub(crate) fn weights<'a>(
-    ctx: &Ctx,
-    w: &'a [u8],
-    expected: u64,
-    deep: bool,
-) -> Result<&'a [u8], Error> {
+pub(crate) fn weights<'a>(ctx: &Ctx, w: &'a [u8], expected: u64, deep: bool) -> Result<&'a [u8], Error> {
     ctx.len("weights", w, expected)?;
     if deep {
         if let Some(index) = w.iter().position(|&b| b == 0x80) {
@@ -206,27 +156,15 @@ pub(crate) fn channels<'a>(
     ctx.len("bias", cq.bias, 4 * n64)?;
     ctx.len("multiplier", cq.multiplier, 4 * n64)?;
     ctx.len("shift", cq.shift, n64)?;
-    let p = ChannelParams {
-        bias: cq.bias,
-        multiplier: cq.multiplier,
-        shift: cq.shift,
-    };
+    let p = ChannelParams { bias: cq.bias, multiplier: cq.multiplier, shift: cq.shift };
     if !deep {
         return Ok(p);
     }
-    let tap_bound = i64::try_from(taps)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(TAP_MAX);
+    let tap_bound = i64::try_from(taps).unwrap_or(i64::MAX).saturating_mul(TAP_MAX);
     for c in 0..n {
         let m = crate::ops::le_i32(cq.multiplier, c);
         if !multiplier_ok(m) {
-            return Err(ctx.err(
-                "multiplier",
-                Problem::ChannelOutOfRange {
-                    channel: c,
-                    value: m.into(),
-                },
-            ));
+            return Err(ctx.err("multiplier", Problem::ChannelOutOfRange { channel: c, value: m.into() }));
         }
         let shift = i64::from(cq.shift[c] as i8);
         let bound = tap_bound.saturating_add(i64::from(crate::ops::le_i32(cq.bias, c)).abs());
@@ -234,13 +172,7 @@ pub(crate) fn channels<'a>(
             return Err(ctx.err("bias", Problem::AccumulatorOverflow { channel: c, bound }));
         };
         if !(-31..=left).contains(&shift) {
-            return Err(ctx.err(
-                "shift",
-                Problem::ChannelOutOfRange {
-                    channel: c,
-                    value: shift,
-                },
-            ));
+            return Err(ctx.err("shift", Problem::ChannelOutOfRange { channel: c, value: shift }));
         }
     }
     Ok(p)
@@ -256,11 +188,7 @@ pub(crate) fn scalar(
     if !multiplier_ok(m.multiplier) {
         return Err(ctx.err(
             field,
-            Problem::OutOfRange {
-                value: m.multiplier.into(),
-                min: 1 << 30,
-                max: i32::MAX.into(),
-            },
+            Problem::OutOfRange { value: m.multiplier.into(), min: 1 << 30, max: i32::MAX.into() },
         ));
     }
     ctx.range(field, m.shift.into(), -31, max_shift)?;

@@ -4,12 +4,8 @@
 mod common;
 
 use common::{seed_cnn, tiny_net, Net, Rng};
-use infer_core::quant_math::{
-    activation_range, multiply_by_quantized_multiplier as mbqm, ADD_LEFT_SHIFT,
-};
-use infer_core::{
-    Activation, ChannelQuant, Error, LayerDef, Model, Quant, Shape, TensorSpec, Window,
-};
+use infer_core::quant_math::{activation_range, multiply_by_quantized_multiplier as mbqm, ADD_LEFT_SHIFT};
+use infer_core::{Activation, ChannelQuant, Error, LayerDef, Model, Quant, Shape, TensorSpec, Window};
 
 // ---------------------------------------------------------------- naive reference interpreter
 
@@ -38,11 +34,8 @@ fn clamp(v: i64, out: Quant, act: Activation) -> i64 {
 fn finish(acc: i64, ch: &ChannelQuant, c: usize, out: Quant, act: Activation) -> i64 {
     let acc = acc + i64::from(le(ch.bias, c));
     let acc = i32::try_from(acc).expect("accumulator fits i32");
-    let v = i64::from(mbqm(
-        acc,
-        le(ch.multiplier, c),
-        i32::from(ch.shift[c] as i8),
-    )) + i64::from(out.zero_point);
+    let v =
+        i64::from(mbqm(acc, le(ch.multiplier, c), i32::from(ch.shift[c] as i8))) + i64::from(out.zero_point);
     clamp(v, out, act)
 }
 
@@ -50,8 +43,7 @@ fn finish(acc: i64, ch: &ChannelQuant, c: usize, out: Quant, act: Activation) ->
 fn tap(w: &Window, s: Shape, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
     let y = (oy * usize::from(w.stride_h) + ky) as i64 - i64::from(w.pad_top);
     let x = (ox * usize::from(w.stride_w) + kx) as i64 - i64::from(w.pad_left);
-    (y >= 0 && x >= 0 && y < i64::from(s.h) && x < i64::from(s.w))
-        .then_some((y as usize, x as usize))
+    (y >= 0 && x >= 0 && y < i64::from(s.h) && x < i64::from(s.w)).then_some((y as usize, x as usize))
 }
 
 fn max_pool(t: &T, w: &Window) -> T {
@@ -71,15 +63,7 @@ fn max_pool(t: &T, w: &Window) -> T {
             }
         }
     }
-    T {
-        v,
-        s: Shape {
-            h: w.out_h,
-            w: w.out_w,
-            c: t.s.c,
-        },
-        q: t.q,
-    }
+    T { v, s: Shape { h: w.out_h, w: w.out_w, c: t.s.c }, q: t.q }
 }
 
 /// Conv (`dw_m` None) or depthwise (`dw_m` = Some(depth multiplier)).
@@ -123,23 +107,11 @@ fn conv(
             }
         }
     }
-    T {
-        v,
-        s: Shape {
-            h: w.out_h,
-            w: w.out_w,
-            c: oc as u16,
-        },
-        q: out,
-    }
+    T { v, s: Shape { h: w.out_h, w: w.out_w, c: oc as u16 }, q: out }
 }
 
 fn reference(layers: &[LayerDef], input: TensorSpec, x: &[i8]) -> Vec<i8> {
-    let mut t = T {
-        v: x.iter().map(|&v| i64::from(v)).collect(),
-        s: input.shape,
-        q: input.quant,
-    };
+    let mut t = T { v: x.iter().map(|&v| i64::from(v)).collect(), s: input.shape, q: input.quant };
     let mut slots: Vec<Option<T>> = vec![None; 4];
     for l in layers {
         t = match l {
@@ -176,36 +148,19 @@ fn reference(layers: &[LayerDef], input: TensorSpec, x: &[i8]) -> Vec<i8> {
                         (if s < 0 { -r } else { r }).clamp(-128, 127)
                     })
                     .collect();
-                T {
-                    v,
-                    s: Shape {
-                        h: 1,
-                        w: 1,
-                        c: t.s.c,
-                    },
-                    q: t.q,
-                }
+                T { v, s: Shape { h: 1, w: 1, c: t.s.c }, q: t.q }
             }
             LayerDef::Dense(d) => {
                 let n = t.v.len();
                 let zp = i64::from(t.q.zero_point);
                 let v = (0..usize::from(d.out_features))
                     .map(|o| {
-                        let acc: i64 = (0..n)
-                            .map(|i| i64::from(d.weights[o * n + i] as i8) * (t.v[i] - zp))
-                            .sum();
+                        let acc: i64 =
+                            (0..n).map(|i| i64::from(d.weights[o * n + i] as i8) * (t.v[i] - zp)).sum();
                         finish(acc, &d.channels, o, d.output, d.activation)
                     })
                     .collect();
-                T {
-                    v,
-                    s: Shape {
-                        h: 1,
-                        w: 1,
-                        c: d.out_features,
-                    },
-                    q: d.output,
-                }
+                T { v, s: Shape { h: 1, w: 1, c: d.out_features }, q: d.output }
             }
             LayerDef::Save { slot } => {
                 slots[usize::from(*slot)] = Some(t.clone());
@@ -220,14 +175,8 @@ fn reference(layers: &[LayerDef], input: TensorSpec, x: &[i8]) -> Vec<i8> {
                     t.v.iter()
                         .zip(&b.v)
                         .map(|(&x1, &x2)| {
-                            let v1 = s(
-                                &a.input1,
-                                (x1 - i64::from(t.q.zero_point)) << ADD_LEFT_SHIFT,
-                            );
-                            let v2 = s(
-                                &a.input2,
-                                (x2 - i64::from(b.q.zero_point)) << ADD_LEFT_SHIFT,
-                            );
+                            let v1 = s(&a.input1, (x1 - i64::from(t.q.zero_point)) << ADD_LEFT_SHIFT);
+                            let v2 = s(&a.input2, (x2 - i64::from(b.q.zero_point)) << ADD_LEFT_SHIFT);
                             clamp(
                                 s(&a.output_multiplier, v1 + v2) + i64::from(a.output.zero_point),
                                 a.output,
@@ -235,11 +184,7 @@ fn reference(layers: &[LayerDef], input: TensorSpec, x: &[i8]) -> Vec<i8> {
                             )
                         })
                         .collect();
-                T {
-                    v,
-                    s: t.s,
-                    q: a.output,
-                }
+                T { v, s: t.s, q: a.output }
             }
             LayerDef::Requantize(r) => {
                 let v =
@@ -254,11 +199,7 @@ fn reference(layers: &[LayerDef], input: TensorSpec, x: &[i8]) -> Vec<i8> {
                             (y + i64::from(r.output.zero_point)).clamp(-128, 127)
                         })
                         .collect();
-                T {
-                    v,
-                    s: t.s,
-                    q: r.output,
-                }
+                T { v, s: t.s, q: r.output }
             }
         };
     }
@@ -285,10 +226,7 @@ fn check_against_reference(net: &Net, runs: u64) {
         assert_eq!(got, reference(&defs, net.input, &x));
         distinct.insert(got);
     }
-    assert!(
-        runs < 4 || distinct.len() > 1,
-        "output does not depend on the input"
-    );
+    assert!(runs < 4 || distinct.len() > 1, "output does not depend on the input");
 }
 
 #[test]
@@ -317,14 +255,7 @@ fn seed_cnn_arena_and_run() {
     let model = Model::from_bytes(&blob).unwrap();
     // Largest pair: conv2's input 90×90×32 (259,200) + its pooled output 45×45×64 (129,600).
     assert_eq!(model.arena_len(), 388_800);
-    assert_eq!(
-        model.input_shape(),
-        Shape {
-            h: 180,
-            w: 180,
-            c: 1
-        }
-    );
+    assert_eq!(model.input_shape(), Shape { h: 180, w: 180, c: 1 });
     assert_eq!(model.output_spec().shape, Shape { h: 1, w: 1, c: 1 });
     let params: usize = net
         .layer_defs()
@@ -338,11 +269,7 @@ fn seed_cnn_arena_and_run() {
     assert_eq!(params, 464_001);
     let mut arena = vec![0u8; model.arena_len()];
     let pixels: Vec<u8> = Rng::new(5).bytes(180 * 180);
-    let p = model
-        .run_u8(&pixels, &mut arena)
-        .unwrap()
-        .probability()
-        .unwrap();
+    let p = model.run_u8(&pixels, &mut arena).unwrap().probability().unwrap();
     assert!((0.0..=1.0).contains(&p));
 }
 
@@ -369,18 +296,12 @@ fn caller_errors() {
     let mut small = vec![0u8; model.arena_len() - 1];
     assert_eq!(
         model.run(&vec![0; n], &mut small).unwrap_err(),
-        Error::ArenaTooSmall {
-            needed: model.arena_len(),
-            got: model.arena_len() - 1
-        }
+        Error::ArenaTooSmall { needed: model.arena_len(), got: model.arena_len() - 1 }
     );
     let mut arena = vec![0u8; model.arena_len()];
     assert_eq!(
         model.run(&vec![0; n - 1], &mut arena).unwrap_err(),
-        Error::InputLength {
-            expected: n,
-            got: n - 1
-        }
+        Error::InputLength { expected: n, got: n - 1 }
     );
 }
 
@@ -388,56 +309,25 @@ fn caller_errors() {
 fn writer_rejects_invalid_models_and_small_buffers() {
     let net = tiny_net(4);
     let mut defs = net.layer_defs();
-    let def = infer_core::ModelDef {
-        input: net.input,
-        output: net.cur,
-        layers: &defs,
-    };
+    let def = infer_core::ModelDef { input: net.input, output: net.cur, layers: &defs };
     let mut tiny = [0u8; 40];
     assert_eq!(infer_core::write_blob(&def, &mut tiny), Err(Error::Encode));
     // Chop a weight off the first conv: the writer's load-back names layer 0's weights.
     if let LayerDef::Conv2d(c) = &mut defs[0] {
         c.weights = &c.weights[1..];
     }
-    let def = infer_core::ModelDef {
-        input: net.input,
-        output: net.cur,
-        layers: &defs,
-    };
+    let def = infer_core::ModelDef { input: net.input, output: net.cur, layers: &defs };
     let mut buf = vec![0u8; 4096];
     let err = infer_core::write_blob(&def, &mut buf).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Layer {
-                index: 0,
-                field: "weights",
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert_eq!(
-        err.to_string(),
-        "layer 0 (conv2d) field `weights`: length 71, expected 72"
-    );
+    assert!(matches!(err, Error::Layer { index: 0, field: "weights", .. }), "{err}");
+    assert_eq!(err.to_string(), "layer 0 (conv2d) field `weights`: length 71, expected 72");
     // A wrong declared output is caught too.
     let defs = net.layer_defs();
     let mut out = net.cur;
     out.quant.zero_point += 1;
-    let def = infer_core::ModelDef {
-        input: net.input,
-        output: out,
-        layers: &defs,
-    };
+    let def = infer_core::ModelDef { input: net.input, output: out, layers: &defs };
     let err = infer_core::write_blob(&def, &mut buf).unwrap_err();
-    assert_eq!(
-        err,
-        Error::Model {
-            field: "output",
-            problem: infer_core::Problem::QuantMismatch
-        }
-    );
+    assert_eq!(err, Error::Model { field: "output", problem: infer_core::Problem::QuantMismatch });
 }
 
 #[test]
@@ -454,10 +344,6 @@ fn layers_decode_back_to_the_definitions() {
 fn to_blob_equals_write_blob() {
     let net = tiny_net(6);
     let defs = net.layer_defs();
-    let def = infer_core::ModelDef {
-        input: net.input,
-        output: net.cur,
-        layers: &defs,
-    };
+    let def = infer_core::ModelDef { input: net.input, output: net.cur, layers: &defs };
     assert_eq!(infer_core::to_blob(&def).unwrap(), net.blob());
 }

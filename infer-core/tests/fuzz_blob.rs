@@ -40,10 +40,9 @@ fn load_and_run(bytes: &[u8], seed: u64) -> Result<(), Error> {
             assert_eq!(out.len(), model.output_spec().shape.len());
             let _ = (out.probability(), out.argmax());
         }
-        Err(e) => assert!(
-            matches!(e, Error::ArenaTooSmall { .. }),
-            "run failed after a successful load: {e}"
-        ),
+        Err(e) => {
+            assert!(matches!(e, Error::ArenaTooSmall { .. }), "run failed after a successful load: {e}")
+        }
     }
     let _ = model.run_u8(&rng.bytes(n), &mut arena);
     Ok(())

@@ -40,13 +40,22 @@ fn both_protocols_are_disjoint_and_large_enough_for_several_seeds() {
             verify_disjoint(recs, &sp).unwrap();
             // Independent re-check of disjointness, by patient id and by content.
             let side = |idx: &[usize]| -> (HashSet<String>, HashSet<[u8; 32]>) {
-                (idx.iter().map(|&i| recs[i].patient.clone()).collect(), idx.iter().map(|&i| recs[i].sha256).collect())
+                (
+                    idx.iter().map(|&i| recs[i].patient.clone()).collect(),
+                    idx.iter().map(|&i| recs[i].sha256).collect(),
+                )
             };
             let (tp, tc) = side(&sp.train);
             let (vp, vc) = side(&sp.val);
             let (sp_, sc) = side(&sp.test);
-            assert!(tp.is_disjoint(&vp) && tp.is_disjoint(&sp_) && vp.is_disjoint(&sp_), "{protocol:?} seed {seed}: patient leak");
-            assert!(tc.is_disjoint(&vc) && tc.is_disjoint(&sc) && vc.is_disjoint(&sc), "{protocol:?} seed {seed}: content leak");
+            assert!(
+                tp.is_disjoint(&vp) && tp.is_disjoint(&sp_) && vp.is_disjoint(&sp_),
+                "{protocol:?} seed {seed}: patient leak"
+            );
+            assert!(
+                tc.is_disjoint(&vc) && tc.is_disjoint(&sc) && vc.is_disjoint(&sc),
+                "{protocol:?} seed {seed}: content leak"
+            );
             let val = count_kinds(recs, &sp.val);
             let test = count_kinds(recs, &sp.test);
             for k in 0..3 {

@@ -24,7 +24,13 @@ pub struct BenchResult {
 }
 
 /// Runs `warmup` untimed steps, then `steps` timed ones, for each batch size.
-pub fn bench(device: Device, image_size: i64, batches: &[i64], steps: usize, warmup: usize) -> Result<Vec<BenchResult>> {
+pub fn bench(
+    device: Device,
+    image_size: i64,
+    batches: &[i64],
+    steps: usize,
+    warmup: usize,
+) -> Result<Vec<BenchResult>> {
     tch::manual_seed(0);
     let pool = 512.max(batches.iter().copied().max().unwrap_or(1) * 2);
     let images = DeviceImages {

@@ -103,7 +103,20 @@ impl TrainArgs {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
         }
-        set!(data, runs_dir, cache_dir, protocol, seed, val_fraction, image_size, optimizer, lr, momentum, epochs, batch_size);
+        set!(
+            data,
+            runs_dir,
+            cache_dir,
+            protocol,
+            seed,
+            val_fraction,
+            image_size,
+            optimizer,
+            lr,
+            momentum,
+            epochs,
+            batch_size
+        );
         if self.name.is_some() {
             c.name = self.name;
         }

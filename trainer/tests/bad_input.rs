@@ -16,11 +16,21 @@ fn make_layout(root: &Path, n: usize) {
             let shade = (i * 13 % 250) as u8;
             let img = GrayImage::from_fn(20 + i as u32, 16, |x, y| Luma([shade.wrapping_add((x + y) as u8)]));
             let id = 100 * (split.len()) + i;
-            img.save_with_format(root.join(format!("{split}/NORMAL/IM-{id:04}-0001.jpeg")), ImageFormat::Jpeg).unwrap();
-            img.save_with_format(root.join(format!("{split}/PNEUMONIA/person{id}_bacteria_{i}.jpeg")), ImageFormat::Jpeg)
-                .unwrap();
-            img.save_with_format(root.join(format!("{split}/PNEUMONIA/person{id}_virus_{i}.png")), ImageFormat::Png)
-                .unwrap();
+            img.save_with_format(
+                root.join(format!("{split}/NORMAL/IM-{id:04}-0001.jpeg")),
+                ImageFormat::Jpeg,
+            )
+            .unwrap();
+            img.save_with_format(
+                root.join(format!("{split}/PNEUMONIA/person{id}_bacteria_{i}.jpeg")),
+                ImageFormat::Jpeg,
+            )
+            .unwrap();
+            img.save_with_format(
+                root.join(format!("{split}/PNEUMONIA/person{id}_virus_{i}.png")),
+                ImageFormat::Png,
+            )
+            .unwrap();
         }
     }
 }

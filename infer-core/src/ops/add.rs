@@ -46,17 +46,8 @@ mod tests {
 
     fn params() -> impl Strategy<Value = AddParams> {
         let m = || (multiplier(), -31i32..=0);
-        (
-            any::<i8>(),
-            any::<i8>(),
-            m(),
-            m(),
-            m(),
-            any::<i8>(),
-            any::<i8>(),
-            any::<i8>(),
-        )
-            .prop_map(|(z1, z2, m1, m2, mo, zo, a, b)| AddParams {
+        (any::<i8>(), any::<i8>(), m(), m(), m(), any::<i8>(), any::<i8>(), any::<i8>()).prop_map(
+            |(z1, z2, m1, m2, mo, zo, a, b)| AddParams {
                 zp1: i32::from(z1),
                 zp2: i32::from(z2),
                 m1,
@@ -65,7 +56,8 @@ mod tests {
                 out_zp: i32::from(zo),
                 act_min: i32::from(a.min(b)),
                 act_max: i32::from(a.max(b)),
-            })
+            },
+        )
     }
 
     proptest! {
@@ -100,12 +92,7 @@ mod tests {
             act_max: 127,
         };
         let mut out = [0u8; 3];
-        add(
-            &p,
-            &[10, 100, (-100i8) as u8],
-            &[20, 100, (-100i8) as u8],
-            &mut out,
-        );
+        add(&p, &[10, 100, (-100i8) as u8], &[20, 100, (-100i8) as u8], &mut out);
         assert_eq!(out.map(|v| v as i8), [30, 127, -128]);
     }
 }

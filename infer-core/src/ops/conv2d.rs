@@ -30,29 +30,15 @@ impl Conv2dParams<'_> {
     /// Shape written by [`conv2d`] (after the fused pool, if any).
     pub fn output(&self) -> Dims {
         match self.pool {
-            Some(p) => Dims {
-                h: p.out_h,
-                w: p.out_w,
-                c: self.out_c,
-            },
-            None => Dims {
-                h: self.conv.out_h,
-                w: self.conv.out_w,
-                c: self.out_c,
-            },
+            Some(p) => Dims { h: p.out_h, w: p.out_w, c: self.out_c },
+            None => Dims { h: self.conv.out_h, w: self.conv.out_w, c: self.out_c },
         }
     }
 }
 
 /// Evaluate all output channels of the conv at (oy, ox) and hand each int8 result to `store`.
 #[inline]
-fn conv_at(
-    p: &Conv2dParams<'_>,
-    input: &[u8],
-    oy: usize,
-    ox: usize,
-    mut store: impl FnMut(usize, u8),
-) {
+fn conv_at(p: &Conv2dParams<'_>, input: &[u8], oy: usize, ox: usize, mut store: impl FnMut(usize, u8)) {
     let (g, ic) = (&p.conv, p.input.c);
     let (ky0, ky1, iy0) = clip(oy, g.sh, g.pad_top, g.kh, p.input.h);
     let (kx0, kx1, ix0) = clip(ox, g.sw, g.pad_left, g.kw, p.input.w);
@@ -72,12 +58,7 @@ fn conv_at(
             let x = &input[(iy * p.input.w + ix0) * ic..][..row_len];
             let at = (ky * g.kw + kx0) * ic;
             let r = dot4(
-                [
-                    &f0[at..][..row_len],
-                    &f1[at..][..row_len],
-                    &f2[at..][..row_len],
-                    &f3[at..][..row_len],
-                ],
+                [&f0[at..][..row_len], &f1[at..][..row_len], &f2[at..][..row_len], &f3[at..][..row_len]],
                 x,
                 p.in_zp,
             );
@@ -186,10 +167,8 @@ mod tests {
                                     continue;
                                 }
                                 for i in 0..d.c {
-                                    let xv =
-                                        self.x[((y as usize) * d.w + x as usize) * d.c + i] as i8;
-                                    let wv =
-                                        self.weights[((c * g.kh + ky) * g.kw + kx) * d.c + i] as i8;
+                                    let xv = self.x[((y as usize) * d.w + x as usize) * d.c + i] as i8;
+                                    let wv = self.weights[((c * g.kh + ky) * g.kw + kx) * d.c + i] as i8;
                                     acc += i64::from(wv) * (i64::from(xv) - i64::from(self.in_zp));
                                 }
                             }
@@ -218,11 +197,7 @@ mod tests {
             let p = self.params();
             let mut got = vec![0x55u8; p.output().len() + 3];
             conv2d(&p, &self.x, &mut got);
-            assert_eq!(
-                &got[p.output().len()..],
-                &[0x55; 3],
-                "wrote past the output"
-            );
+            assert_eq!(&got[p.output().len()..], &[0x55; 3], "wrote past the output");
             got.truncate(p.output().len());
             assert_eq!(got, self.reference());
         }
@@ -230,9 +205,7 @@ mod tests {
 
     fn problem(fused: bool) -> impl Strategy<Value = Problem> {
         (dims(7, 4), 1..=6usize)
-            .prop_flat_map(move |(input, out_c)| {
-                (Just(input), Just(out_c), geom(input.h, input.w, 4, 3))
-            })
+            .prop_flat_map(move |(input, out_c)| (Just(input), Just(out_c), geom(input.h, input.w, 4, 3)))
             .prop_flat_map(move |(input, out_c, conv)| {
                 let taps = conv.kh * conv.kw * input.c;
                 let pool = if fused {
@@ -250,19 +223,17 @@ mod tests {
                     activations(input.len()),
                 )
             })
-            .prop_map(
-                |((input, out_c, conv), pool, zp, out, weights, chan, x)| Problem {
-                    input,
-                    conv,
-                    out_c,
-                    pool,
-                    in_zp: i32::from(zp),
-                    out,
-                    weights,
-                    chan,
-                    x,
-                },
-            )
+            .prop_map(|((input, out_c, conv), pool, zp, out, weights, chan, x)| Problem {
+                input,
+                conv,
+                out_c,
+                pool,
+                in_zp: i32::from(zp),
+                out,
+                weights,
+                chan,
+                x,
+            })
     }
 
     proptest! {
@@ -277,38 +248,16 @@ mod tests {
     #[test]
     fn saturation_extremes() {
         let input = Dims { h: 3, w: 3, c: 2 };
-        let conv = Geom {
-            kh: 3,
-            kw: 3,
-            sh: 1,
-            sw: 1,
-            pad_top: 1,
-            pad_left: 1,
-            out_h: 3,
-            out_w: 3,
-        };
+        let conv = Geom { kh: 3, kw: 3, sh: 1, sw: 1, pad_top: 1, pad_left: 1, out_h: 3, out_w: 3 };
         let taps = 18i64;
         let bias = (ACC_LIMIT - taps * 127 * 255) as i32;
         let p = Problem {
             input,
             conv,
             out_c: 2,
-            pool: Some(Geom {
-                kh: 2,
-                kw: 2,
-                sh: 2,
-                sw: 2,
-                pad_top: 0,
-                pad_left: 0,
-                out_h: 2,
-                out_w: 2,
-            }),
+            pool: Some(Geom { kh: 2, kw: 2, sh: 2, sw: 2, pad_top: 0, pad_left: 0, out_h: 2, out_w: 2 }),
             in_zp: 127,
-            out: OutputStage {
-                zero_point: -128,
-                act_min: -128,
-                act_max: 127,
-            },
+            out: OutputStage { zero_point: -128, act_min: -128, act_max: 127 },
             weights: vec![127u8; 36],
             chan: Chan::new(vec![-bias, bias], vec![i32::MAX, 1 << 30], vec![0, 0]),
             x: vec![0x80; 18],

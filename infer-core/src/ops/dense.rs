@@ -23,12 +23,7 @@ pub struct DenseParams<'a> {
 /// Run the layer from `input[..in]` into `output[..out]`.
 pub fn dense(p: &DenseParams<'_>, input: &[u8], output: &mut [u8]) {
     let x = &input[..p.in_features];
-    for (o, row) in p
-        .weights
-        .chunks_exact(p.in_features)
-        .take(p.out_features)
-        .enumerate()
-    {
+    for (o, row) in p.weights.chunks_exact(p.in_features).take(p.out_features).enumerate() {
         // |acc| <= in · 127 · 255 (+ |bias| in `finish`) < 2^31: checked at load.
         output[o] = p.channels.finish(o, dot(row, x, p.in_zp), &p.out);
     }
@@ -42,15 +37,7 @@ mod tests {
 
     fn problem() -> impl Strategy<Value = (usize, usize, i8, OutputStage, Vec<u8>, Chan, Vec<u8>)> {
         (1..=40usize, 1..=5usize).prop_flat_map(|(i, o)| {
-            (
-                Just(i),
-                Just(o),
-                any::<i8>(),
-                output_stage(),
-                weights(i * o),
-                channels(o, i),
-                activations(i),
-            )
+            (Just(i), Just(o), any::<i8>(), output_stage(), weights(i * o), channels(o, i), activations(i))
         })
     }
 

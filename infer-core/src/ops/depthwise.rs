@@ -25,11 +25,7 @@ pub struct DepthwiseParams<'a> {
 impl DepthwiseParams<'_> {
     /// Output shape.
     pub fn output(&self) -> Dims {
-        Dims {
-            h: self.geom.out_h,
-            w: self.geom.out_w,
-            c: self.input.c * self.depth_multiplier,
-        }
+        Dims { h: self.geom.out_h, w: self.geom.out_w, c: self.input.c * self.depth_multiplier }
     }
 }
 
@@ -103,8 +99,7 @@ mod tests {
                                 acc += i64::from(wv) * (i64::from(xv) - i64::from(self.in_zp));
                             }
                         }
-                        out[(oy * g.out_w + ox) * oc_n + oc] =
-                            ref_finish(acc, &self.chan, oc, &self.out);
+                        out[(oy * g.out_w + ox) * oc_n + oc] = ref_finish(acc, &self.chan, oc, &self.out);
                     }
                 }
             }

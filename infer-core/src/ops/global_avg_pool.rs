@@ -8,19 +8,9 @@ pub fn global_avg_pool(d: &Dims, input: &[u8], output: &mut [u8]) {
     let n = (d.h * d.w) as i32;
     for (c, o) in output.iter_mut().take(d.c).enumerate() {
         // |acc| <= 128 · h · w < 2^31 − n: the loader caps h · w.
-        let acc: i32 = input
-            .iter()
-            .skip(c)
-            .step_by(d.c)
-            .take(d.h * d.w)
-            .map(|&v| q(v))
-            .sum();
+        let acc: i32 = input.iter().skip(c).step_by(d.c).take(d.h * d.w).map(|&v| q(v)).sum();
         // TFLM: round half away from zero with truncating division; n >= 1 by validation.
-        let avg = if acc > 0 {
-            (acc + n / 2) / n
-        } else {
-            (acc - n / 2) / n
-        };
+        let avg = if acc > 0 { (acc + n / 2) / n } else { (acc - n / 2) / n };
         *o = avg.clamp(-128, 127) as i8 as u8;
     }
 }
@@ -52,10 +42,7 @@ mod tests {
     #[test]
     fn rounding_ties() {
         let d = Dims { h: 1, w: 2, c: 4 };
-        let x: Vec<u8> = [1i8, -1, 0, 0, 2, -2, 1, -1]
-            .iter()
-            .map(|&v| v as u8)
-            .collect();
+        let x: Vec<u8> = [1i8, -1, 0, 0, 2, -2, 1, -1].iter().map(|&v| v as u8).collect();
         let mut out = [0u8; 4];
         global_avg_pool(&d, &x, &mut out);
         assert_eq!(out.map(|v| v as i8), [2, -2, 1, -1]);

@@ -59,20 +59,8 @@ mod tests {
     #[test]
     fn same_pool_on_odd_size() {
         let d = Dims { h: 3, w: 3, c: 1 };
-        let g = Geom {
-            kh: 2,
-            kw: 2,
-            sh: 2,
-            sw: 2,
-            pad_top: 0,
-            pad_left: 0,
-            out_h: 2,
-            out_w: 2,
-        };
-        let x: Vec<u8> = [-5i8, 1, -100, 7, 2, -90, -128, -128, -128]
-            .iter()
-            .map(|&v| v as u8)
-            .collect();
+        let g = Geom { kh: 2, kw: 2, sh: 2, sw: 2, pad_top: 0, pad_left: 0, out_h: 2, out_w: 2 };
+        let x: Vec<u8> = [-5i8, 1, -100, 7, 2, -90, -128, -128, -128].iter().map(|&v| v as u8).collect();
         let mut out = [0u8; 4];
         max_pool(&d, &g, &x, &mut out);
         assert_eq!(out.map(|v| v as i8), [7, -90, -128, -128]);

@@ -65,13 +65,7 @@ pub struct Geom {
 /// The taps of a window along one axis that fall inside `0..n`: returns `(k_lo, k_hi, first)`
 /// where taps `k_lo..k_hi` are valid and tap `k_lo` reads input index `first`.
 #[inline]
-pub(crate) fn clip(
-    o: usize,
-    stride: usize,
-    pad: usize,
-    k: usize,
-    n: usize,
-) -> (usize, usize, usize) {
+pub(crate) fn clip(o: usize, stride: usize, pad: usize, k: usize, n: usize) -> (usize, usize, usize) {
     let start = (o * stride) as isize - pad as isize;
     let lo = (-start).clamp(0, k as isize);
     let hi = (n as isize - start).clamp(lo, k as isize);
@@ -92,10 +86,7 @@ pub(crate) fn q(b: u8) -> i32 {
 #[inline]
 pub(crate) fn dot(w: &[u8], x: &[u8], zp: i32) -> i32 {
     let zp = zp as i16; // an int8 zero point
-    w.iter()
-        .zip(x)
-        .map(|(&w, &x)| i32::from(i16::from(w as i8)) * i32::from(i16::from(x as i8) - zp))
-        .sum()
+    w.iter().zip(x).map(|(&w, &x)| i32::from(i16::from(w as i8)) * i32::from(i16::from(x as i8) - zp)).sum()
 }
 
 /// Four dot products against the same `x` (each as [`dot`]); all slices have `x.len()`.
@@ -156,8 +147,7 @@ impl ChannelParams<'_> {
     pub(crate) fn finish(&self, c: usize, acc: i32, out: &OutputStage) -> u8 {
         let acc = acc + le_i32(self.bias, c);
         let shift = self.shift.get(c).map_or(0, |&s| i32::from(s as i8));
-        let v = multiply_by_quantized_multiplier(acc, le_i32(self.multiplier, c), shift)
-            + out.zero_point;
+        let v = multiply_by_quantized_multiplier(acc, le_i32(self.multiplier, c), shift) + out.zero_point;
         v.clamp(out.act_min, out.act_max) as i8 as u8
     }
 }

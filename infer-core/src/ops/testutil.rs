@@ -38,20 +38,14 @@ pub fn ref_mbqm(x: i64, m: i32, shift: i32) -> i64 {
     let left = shift.max(0) as u32;
     let right = (-shift).max(0) as u32;
     let shifted = x << left;
-    assert!(
-        i32::try_from(shifted).is_ok(),
-        "x · 2^left overflows: {x} << {left}"
-    );
+    assert!(i32::try_from(shifted).is_ok(), "x · 2^left overflows: {x} << {left}");
     ref_rdbpot(ref_srdhm(shifted, i64::from(m)), right)
 }
 
 /// Reference output stage: bias, requantize, zero point, clamp.
 pub fn ref_finish(acc: i64, ch: &Chan, c: usize, out: &OutputStage) -> u8 {
     let acc = acc + i64::from(ch.bias[c]);
-    assert!(
-        acc.abs() << ch.shift[c].max(0) <= ACC_LIMIT,
-        "accumulator bound violated"
-    );
+    assert!(acc.abs() << ch.shift[c].max(0) <= ACC_LIMIT, "accumulator bound violated");
     let v = ref_mbqm(acc, ch.mult[c], i32::from(ch.shift[c])) + i64::from(out.zero_point);
     v.clamp(i64::from(out.act_min), i64::from(out.act_max)) as i8 as u8
 }
@@ -72,22 +66,11 @@ impl Chan {
         let bias_b = bias.iter().flat_map(|v| v.to_le_bytes()).collect();
         let mult_b = mult.iter().flat_map(|v| v.to_le_bytes()).collect();
         let shift_b = shift.iter().map(|&s| s as u8).collect();
-        Chan {
-            bias,
-            mult,
-            shift,
-            bias_b,
-            mult_b,
-            shift_b,
-        }
+        Chan { bias, mult, shift, bias_b, mult_b, shift_b }
     }
 
     pub fn params(&self) -> ChannelParams<'_> {
-        ChannelParams {
-            bias: &self.bias_b,
-            multiplier: &self.mult_b,
-            shift: &self.shift_b,
-        }
+        ChannelParams { bias: &self.bias_b, multiplier: &self.mult_b, shift: &self.shift_b }
     }
 }
 
@@ -100,24 +83,14 @@ pub fn multiplier() -> impl Strategy<Value = i32> {
 fn channel(taps: usize) -> impl Strategy<Value = (i32, i32, i8)> {
     let tap_bound = taps as i64 * 127 * 255;
     let bias_max = (ACC_LIMIT - tap_bound).min(1 << 20);
-    let bias = prop_oneof![
-        -300i64..300,
-        -bias_max..=bias_max,
-        Just(bias_max),
-        Just(-bias_max)
-    ];
+    let bias = prop_oneof![-300i64..300, -bias_max..=bias_max, Just(bias_max), Just(-bias_max)];
     bias.prop_flat_map(move |b| {
         let bound = tap_bound + b.abs();
         let mut max_left = 0;
         while max_left < 30 && bound << (max_left + 1) <= ACC_LIMIT {
             max_left += 1;
         }
-        let shift = prop_oneof![
-            -31i32..=max_left,
-            -12i32..=max_left.min(2),
-            Just(max_left),
-            Just(-31)
-        ];
+        let shift = prop_oneof![-31i32..=max_left, -12i32..=max_left.min(2), Just(max_left), Just(-31)];
         (Just(b as i32), multiplier(), shift.prop_map(|s| s as i8))
     })
 }
@@ -146,18 +119,12 @@ pub fn output_stage() -> impl Strategy<Value = OutputStage> {
 
 /// `n` weights in [−127, 127], often at the extremes.
 pub fn weights(n: usize) -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(
-        prop_oneof![-127i8..=127, Just(127), Just(-127)].prop_map(|v| v as u8),
-        n,
-    )
+    proptest::collection::vec(prop_oneof![-127i8..=127, Just(127), Just(-127)].prop_map(|v| v as u8), n)
 }
 
 /// `n` activations, often at the extremes.
 pub fn activations(n: usize) -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(
-        prop_oneof![any::<i8>(), Just(-128), Just(127)].prop_map(|v| v as u8),
-        n,
-    )
+    proptest::collection::vec(prop_oneof![any::<i8>(), Just(-128), Just(127)].prop_map(|v| v as u8), n)
 }
 
 /// A valid window over an `h × w` input: every row/column of windows touches the image.
@@ -219,10 +186,7 @@ mod tests {
         assert_eq!(ref_mbqm(-83457, 2079011274, -3), -10100);
         assert_eq!(ref_mbqm(99827, 1673091988, -1), 38888);
         assert_eq!(ref_srdhm(-3, 1 << 30), -1);
-        assert_eq!(
-            ref_srdhm(i64::from(i32::MIN), i64::from(i32::MIN)),
-            i64::from(i32::MAX)
-        );
+        assert_eq!(ref_srdhm(i64::from(i32::MIN), i64::from(i32::MIN)), i64::from(i32::MAX));
         assert_eq!(ref_rdbpot(-3, 1), -2);
     }
 

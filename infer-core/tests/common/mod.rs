@@ -53,41 +53,16 @@ impl Chan {
         Chan { bias, mult, shift }
     }
     fn def(&self) -> ChannelQuant<'_> {
-        ChannelQuant {
-            bias: &self.bias,
-            multiplier: &self.mult,
-            shift: &self.shift,
-        }
+        ChannelQuant { bias: &self.bias, multiplier: &self.mult, shift: &self.shift }
     }
 }
 
 pub enum L {
-    Conv {
-        oc: u16,
-        window: Window,
-        w: Vec<u8>,
-        ch: Chan,
-        out: Quant,
-        act: Activation,
-        pool: Option<Window>,
-    },
-    Dw {
-        m: u16,
-        window: Window,
-        w: Vec<u8>,
-        ch: Chan,
-        out: Quant,
-        act: Activation,
-    },
+    Conv { oc: u16, window: Window, w: Vec<u8>, ch: Chan, out: Quant, act: Activation, pool: Option<Window> },
+    Dw { m: u16, window: Window, w: Vec<u8>, ch: Chan, out: Quant, act: Activation },
     MaxPool(Window),
     Gap,
-    Dense {
-        o: u16,
-        w: Vec<u8>,
-        ch: Chan,
-        out: Quant,
-        act: Activation,
-    },
+    Dense { o: u16, w: Vec<u8>, ch: Chan, out: Quant, act: Activation },
     Save(u8),
     Add(AddDef),
     Requant(RequantizeDef),
@@ -96,15 +71,7 @@ pub enum L {
 impl L {
     fn def(&self) -> LayerDef<'_> {
         match self {
-            L::Conv {
-                oc,
-                window,
-                w,
-                ch,
-                out,
-                act,
-                pool,
-            } => LayerDef::Conv2d(Conv2dDef {
+            L::Conv { oc, window, w, ch, out, act, pool } => LayerDef::Conv2d(Conv2dDef {
                 out_channels: *oc,
                 window: *window,
                 weights: w,
@@ -113,14 +80,7 @@ impl L {
                 activation: *act,
                 pool: *pool,
             }),
-            L::Dw {
-                m,
-                window,
-                w,
-                ch,
-                out,
-                act,
-            } => LayerDef::DepthwiseConv2d(DepthwiseDef {
+            L::Dw { m, window, w, ch, out, act } => LayerDef::DepthwiseConv2d(DepthwiseDef {
                 depth_multiplier: *m,
                 window: *window,
                 weights: w,
@@ -160,25 +120,11 @@ fn weights(rng: &mut Rng, n: usize) -> Vec<u8> {
 impl Net {
     pub fn new(shape: Shape, quant: Quant, seed: u64) -> Net {
         let input = TensorSpec { shape, quant };
-        Net {
-            input,
-            cur: input,
-            layers: vec![],
-            saved: [None; 4],
-            rng: Rng::new(seed),
-        }
+        Net { input, cur: input, layers: vec![], saved: [None; 4], rng: Rng::new(seed) }
     }
 
     /// 'same' conv with an optional fused 2×2/2 'same' max-pool.
-    pub fn conv(
-        &mut self,
-        k: u8,
-        stride: u8,
-        oc: u16,
-        act: Activation,
-        pool: bool,
-        out: Quant,
-    ) -> &mut Net {
+    pub fn conv(&mut self, k: u8, stride: u8, oc: u16, act: Activation, pool: bool, out: Quant) -> &mut Net {
         let s = self.cur.shape;
         let window = Window::same(k, stride, s.h, s.w);
         let taps = usize::from(k) * usize::from(k) * usize::from(s.c);
@@ -186,73 +132,33 @@ impl Net {
         let (h, w) = pool.map_or((window.out_h, window.out_w), |p| (p.out_h, p.out_w));
         let wts = weights(&mut self.rng, taps * usize::from(oc));
         let ch = Chan::random(&mut self.rng, usize::from(oc), taps);
-        self.layers.push(L::Conv {
-            oc,
-            window,
-            w: wts,
-            ch,
-            out,
-            act,
-            pool,
-        });
-        self.cur = TensorSpec {
-            shape: Shape { h, w, c: oc },
-            quant: out,
-        };
+        self.layers.push(L::Conv { oc, window, w: wts, ch, out, act, pool });
+        self.cur = TensorSpec { shape: Shape { h, w, c: oc }, quant: out };
         self
     }
 
-    pub fn depthwise(
-        &mut self,
-        k: u8,
-        stride: u8,
-        m: u16,
-        act: Activation,
-        out: Quant,
-    ) -> &mut Net {
+    pub fn depthwise(&mut self, k: u8, stride: u8, m: u16, act: Activation, out: Quant) -> &mut Net {
         let s = self.cur.shape;
         let window = Window::same(k, stride, s.h, s.w);
         let oc = s.c * m;
         let taps = usize::from(k) * usize::from(k);
         let w = weights(&mut self.rng, taps * usize::from(oc));
         let ch = Chan::random(&mut self.rng, usize::from(oc), taps);
-        self.layers.push(L::Dw {
-            m,
-            window,
-            w,
-            ch,
-            out,
-            act,
-        });
-        self.cur = TensorSpec {
-            shape: Shape {
-                h: window.out_h,
-                w: window.out_w,
-                c: oc,
-            },
-            quant: out,
-        };
+        self.layers.push(L::Dw { m, window, w, ch, out, act });
+        self.cur = TensorSpec { shape: Shape { h: window.out_h, w: window.out_w, c: oc }, quant: out };
         self
     }
 
     pub fn max_pool(&mut self, k: u8, stride: u8) -> &mut Net {
         let window = Window::same(k, stride, self.cur.shape.h, self.cur.shape.w);
         self.layers.push(L::MaxPool(window));
-        self.cur.shape = Shape {
-            h: window.out_h,
-            w: window.out_w,
-            c: self.cur.shape.c,
-        };
+        self.cur.shape = Shape { h: window.out_h, w: window.out_w, c: self.cur.shape.c };
         self
     }
 
     pub fn gap(&mut self) -> &mut Net {
         self.layers.push(L::Gap);
-        self.cur.shape = Shape {
-            h: 1,
-            w: 1,
-            c: self.cur.shape.c,
-        };
+        self.cur.shape = Shape { h: 1, w: 1, c: self.cur.shape.c };
         self
     }
 
@@ -261,10 +167,7 @@ impl Net {
         let w = weights(&mut self.rng, i * usize::from(o));
         let ch = Chan::random(&mut self.rng, usize::from(o), i);
         self.layers.push(L::Dense { o, w, ch, out, act });
-        self.cur = TensorSpec {
-            shape: Shape { h: 1, w: 1, c: o },
-            quant: out,
-        };
+        self.cur = TensorSpec { shape: Shape { h: 1, w: 1, c: o }, quant: out };
         self
     }
 
@@ -291,12 +194,8 @@ impl Net {
     }
 
     pub fn requantize(&mut self, out: Quant) -> &mut Net {
-        let multiplier =
-            multiplier_from_real(f64::from(self.cur.quant.scale) / f64::from(out.scale));
-        self.layers.push(L::Requant(RequantizeDef {
-            multiplier,
-            output: out,
-        }));
+        let multiplier = multiplier_from_real(f64::from(self.cur.quant.scale) / f64::from(out.scale));
+        self.layers.push(L::Requant(RequantizeDef { multiplier, output: out }));
         self.cur.quant = out;
         self
     }
@@ -308,11 +207,7 @@ impl Net {
     /// Serialize with the no-alloc writer (works without the `std` feature).
     pub fn blob(&self) -> Vec<u8> {
         let defs = self.layer_defs();
-        let def = ModelDef {
-            input: self.input,
-            output: self.cur,
-            layers: &defs,
-        };
+        let def = ModelDef { input: self.input, output: self.cur, layers: &defs };
         let mut buf = vec![0u8; 64 + self.layers.iter().map(layer_bytes).sum::<usize>()];
         let n = infer_core::write_blob(&def, &mut buf).expect("valid model");
         buf.truncate(n);
@@ -357,24 +252,9 @@ pub fn tiny_net(seed: u64) -> Net {
 /// The seed CNN: 180×180×1, conv 32-64-64-64-128-256 (3×3 'same', ReLU, fused 2×2/2 'same'
 /// max-pool), dense 2304 → 1.
 pub fn seed_cnn(seed: u64) -> Net {
-    let mut n = Net::new(
-        Shape {
-            h: 180,
-            w: 180,
-            c: 1,
-        },
-        pixel_quant(),
-        seed,
-    );
+    let mut n = Net::new(Shape { h: 180, w: 180, c: 1 }, pixel_quant(), seed);
     for (i, oc) in [32u16, 64, 64, 64, 128, 256].into_iter().enumerate() {
-        n.conv(
-            3,
-            1,
-            oc,
-            Activation::Relu,
-            true,
-            q(0.02 + 0.01 * i as f32, -128),
-        );
+        n.conv(3, 1, oc, Activation::Relu, true, q(0.02 + 0.01 * i as f32, -128));
     }
     n.dense(1, Activation::None, q(0.1, 0));
     n

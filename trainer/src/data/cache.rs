@@ -70,11 +70,7 @@ pub fn load_or_decode(scan: &Scan, size: u32, cache_dir: &Path) -> Result<Decode
         .zip(&decoded.failures)
         .map(|((i, _), f)| (i, f.reason.clone()))
         .collect();
-    let sidecar = Sidecar {
-        size,
-        count: scan.images.len(),
-        failed,
-    };
+    let sidecar = Sidecar { size, count: scan.images.len(), failed };
     // The sidecar goes last: its presence marks a complete cache.
     write_atomic(&json, &serde_json::to_vec_pretty(&sidecar)?)?;
     Ok(decoded)
@@ -103,17 +99,9 @@ fn try_load(scan: &Scan, size: u32, bin: &Path, json: &Path) -> Result<Option<De
             return Ok(None);
         }
         ok[i] = false;
-        failures.push(Skipped {
-            path: scan.images[i].path.clone(),
-            reason,
-        });
+        failures.push(Skipped { path: scan.images[i].path.clone(), reason });
     }
-    Ok(Some(Decoded {
-        size,
-        pixels: bytes[MAGIC.len()..].to_vec(),
-        ok,
-        failures,
-    }))
+    Ok(Some(Decoded { size, pixels: bytes[MAGIC.len()..].to_vec(), ok, failures }))
 }
 
 fn decode_all(scan: &Scan, size: u32) -> Decoded {
@@ -147,34 +135,22 @@ fn decode_all(scan: &Scan, size: u32) -> Decoded {
             Err(reason) => {
                 pixels.resize(pixels.len() + per, 0);
                 ok.push(false);
-                failures.push(Skipped {
-                    path: rec.path.clone(),
-                    reason,
-                });
+                failures.push(Skipped { path: rec.path.clone(), reason });
             }
         }
     }
-    Decoded {
-        size,
-        pixels,
-        ok,
-        failures,
-    }
+    Decoded { size, pixels, ok, failures }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so the
 /// file is either the old one or the complete new one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp: PathBuf = {
-        let mut name = path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
+        let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
         name.push(format!(".{}.tmp", std::process::id()));
         path.with_file_name(name)
     };
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} into place", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))?;
     Ok(())
 }

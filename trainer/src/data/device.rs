@@ -25,9 +25,7 @@ impl DeviceImages {
             px.extend_from_slice(data.image(i));
             labels.push(if data.records[i].kind.is_pneumonia() { 1f32 } else { 0f32 });
         }
-        let pixels = Tensor::from_slice(&px)
-            .view([indices.len() as i64, 1, size, size])
-            .to_device(device);
+        let pixels = Tensor::from_slice(&px).view([indices.len() as i64, 1, size, size]).to_device(device);
         let labels = Tensor::from_slice(&labels).to_device(device);
         DeviceImages { pixels, labels, len: indices.len() }
     }

@@ -48,20 +48,15 @@ pub struct NameInfo {
 /// Parses a file name found in `NORMAL/` (`in_normal_folder`) or `PNEUMONIA/`.
 /// Returns a human-readable reason when the name does not follow the Kaggle convention.
 pub fn parse_file_name(file_name: &str, in_normal_folder: bool) -> Result<NameInfo, String> {
-    let stem = file_name
-        .rsplit_once('.')
-        .map(|(s, _)| s)
-        .unwrap_or(file_name);
+    let stem = file_name.rsplit_once('.').map(|(s, _)| s).unwrap_or(file_name);
     if in_normal_folder {
         let (prefix, rest) = match stem.strip_prefix("NORMAL2-IM-") {
             Some(rest) => ("NORMAL2-IM-", rest),
             None => match stem.strip_prefix("IM-") {
                 Some(rest) => ("IM-", rest),
-                None => {
-                    return Err(format!(
-                        "a NORMAL file should be named IM-PPPP-SSSS or NORMAL2-IM-PPPP-SSSS, got {file_name:?}"
-                    ))
-                }
+                None => return Err(format!(
+                    "a NORMAL file should be named IM-PPPP-SSSS or NORMAL2-IM-PPPP-SSSS, got {file_name:?}"
+                )),
             },
         };
         let mut parts = rest.split('-');
@@ -70,10 +65,7 @@ pub fn parse_file_name(file_name: &str, in_normal_folder: bool) -> Result<NameIn
         if !all_digits(patient) || !all_digits(image) || parts.any(|p| !all_digits(p)) {
             return Err(format!("cannot read the patient number in NORMAL file {file_name:?}"));
         }
-        return Ok(NameInfo {
-            kind: Kind::Normal,
-            patient: format!("{prefix}{patient}"),
-        });
+        return Ok(NameInfo { kind: Kind::Normal, patient: format!("{prefix}{patient}") });
     }
     let mut parts = stem.split('_');
     let person = parts.next().unwrap_or("");
@@ -93,10 +85,7 @@ pub fn parse_file_name(file_name: &str, in_normal_folder: bool) -> Result<NameIn
             ))
         }
     };
-    Ok(NameInfo {
-        kind,
-        patient: format!("person{number}"),
-    })
+    Ok(NameInfo { kind, patient: format!("person{number}") })
 }
 
 fn all_digits(s: &str) -> bool {

@@ -142,17 +142,10 @@ pub fn scan(root: &Path) -> Result<Scan> {
     let hashed: Vec<Result<ImageRecord, Skipped>> = files
         .into_par_iter()
         .map(|(path, official, kind, patient)| match std::fs::read(&path) {
-            Ok(bytes) => Ok(ImageRecord {
-                sha256: Sha256::digest(&bytes).into(),
-                path,
-                official,
-                kind,
-                patient,
-            }),
-            Err(e) => Err(Skipped {
-                reason: format!("cannot read the file: {e}"),
-                path,
-            }),
+            Ok(bytes) => {
+                Ok(ImageRecord { sha256: Sha256::digest(&bytes).into(), path, official, kind, patient })
+            }
+            Err(e) => Err(Skipped { reason: format!("cannot read the file: {e}"), path }),
         })
         .collect();
     let mut images = Vec::with_capacity(hashed.len());
@@ -165,11 +158,7 @@ pub fn scan(root: &Path) -> Result<Scan> {
     if images.is_empty() {
         bail!("no usable images under {}", root.display());
     }
-    Ok(Scan {
-        root: root.to_path_buf(),
-        images,
-        skipped,
-    })
+    Ok(Scan { root: root.to_path_buf(), images, skipped })
 }
 
 fn classify(path: &Path, is_normal: bool) -> Result<(Kind, String), String> {
@@ -177,15 +166,9 @@ fn classify(path: &Path, is_normal: bool) -> Result<(Kind, String), String> {
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| "file name is not valid UTF-8".to_string())?;
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).unwrap_or_default();
     if !IMAGE_EXTENSIONS.contains(&ext.as_str()) {
-        return Err(format!(
-            "not an image file (extension {ext:?}; expected .jpeg, .jpg or .png)"
-        ));
+        return Err(format!("not an image file (extension {ext:?}; expected .jpeg, .jpg or .png)"));
     }
     let info = parse_file_name(name, is_normal)?;
     Ok((info.kind, info.patient))

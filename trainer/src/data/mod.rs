@@ -50,7 +50,10 @@ impl Dataset {
             eprintln!("warning: skipped {s}");
         }
         if skipped.len() > SHOWN {
-            eprintln!("warning: … and {} more skipped files (all listed in metrics.json)", skipped.len() - SHOWN);
+            eprintln!(
+                "warning: … and {} more skipped files (all listed in metrics.json)",
+                skipped.len() - SHOWN
+            );
         }
         if records.is_empty() {
             bail!("no usable images under {}: every file was skipped", root.display());

@@ -273,10 +273,11 @@ mod tests {
         ImageRecord { path: PathBuf::from(format!("f{i}")), official, kind, patient: patient.into(), sha256 }
     }
 
-    /// A synthetic set big enough for the minima: many single-image patients per kind.
+    /// A synthetic set big enough for the minima (pooled test needs 200 normal): 3,000 images,
+    /// two per patient.
     fn synthetic() -> Vec<ImageRecord> {
         let mut v = Vec::new();
-        for i in 0..1200 {
+        for i in 0..3000 {
             let kind = Kind::ALL[i % 3];
             let official = if i % 5 == 0 { OfficialSplit::Test } else { OfficialSplit::Train };
             v.push(rec(i, official, kind, &format!("p{}", i / 2), 0));
@@ -341,7 +342,7 @@ mod tests {
         let moved = s.train.pop().unwrap();
         // Put one image of a training patient into test.
         s.test.push(moved);
-        let partner = if moved % 2 == 0 { moved + 1 } else { moved - 1 };
+        let partner = moved ^ 1; // images 2k and 2k+1 share a patient
         if s.test.contains(&partner) {
             return; // the whole patient moved; nothing leaked
         }

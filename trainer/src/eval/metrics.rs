@@ -35,7 +35,8 @@ pub fn sweep_thresholds() -> Vec<f64> {
 pub fn at_threshold(probs: &[f32], labels: &[bool], threshold: f64) -> AtThreshold {
     let mut c = Confusion::default();
     for (&p, &y) in probs.iter().zip(labels) {
-        match (p as f64 >= threshold, y) {
+        // Compare in f32, the probabilities' own precision: p = 0.7f32 is "≥ 0.70".
+        match (p >= threshold as f32, y) {
             (true, true) => c.tp += 1,
             (true, false) => c.fp += 1,
             (false, true) => c.fn_ += 1,

@@ -1,6 +1,7 @@
 //! Measuring a trained network: probabilities on a split, then metrics and the threshold sweep.
 
 pub mod metrics;
+pub mod plots;
 pub mod predict;
 pub mod report;
 

@@ -8,7 +8,8 @@ use anyhow::Result;
 use crate::data::cache::write_atomic;
 use crate::train::EpochRecord;
 
-pub const HEADER: &str = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,train_images_per_second";
+pub const HEADER: &str =
+    "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,train_images_per_second";
 
 pub fn to_csv(history: &[EpochRecord]) -> String {
     let mut s = String::from(HEADER);
@@ -17,7 +18,13 @@ pub fn to_csv(history: &[EpochRecord]) -> String {
         let _ = writeln!(
             s,
             "{},{:.6},{:.6},{:.6},{:.6},{:.3},{:.1}",
-            r.epoch, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy, r.seconds, r.train_images_per_second
+            r.epoch,
+            r.train_loss,
+            r.train_accuracy,
+            r.val_loss,
+            r.val_accuracy,
+            r.seconds,
+            r.train_images_per_second
         );
     }
     s

@@ -1,6 +1,6 @@
 //! A run's folder `runs/<name>/` and what goes in it:
 //! `metrics.json` (config, split, training summary, validation and test metrics, provenance),
-//! `history.csv` (per-epoch loss and accuracy), `model.safetensors` (final weights) and the
+//! `history.csv` (per-epoch loss and accuracy), `curves.svg` and `pr_curve.svg`, `model.safetensors` (final weights) and the
 //! `best` / `last` checkpoints.
 
 pub mod history;
@@ -30,6 +30,12 @@ impl RunDir {
     }
     pub fn eval(&self) -> PathBuf {
         self.dir.join("eval.json")
+    }
+    pub fn curves(&self) -> PathBuf {
+        self.dir.join("curves.svg")
+    }
+    pub fn pr_curve(&self) -> PathBuf {
+        self.dir.join("pr_curve.svg")
     }
     pub fn path(&self) -> &Path {
         &self.dir

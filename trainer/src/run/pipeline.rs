@@ -15,7 +15,7 @@ use crate::data::cache::write_atomic;
 use crate::data::device::DeviceImages;
 use crate::data::{split, Dataset};
 use crate::eval::predict::predict;
-use crate::eval::{evaluate, EvalReport};
+use crate::eval::{evaluate, plots, EvalReport};
 use crate::models::SeedCnn;
 use crate::train::{checkpoint, fit, TrainConfig};
 
@@ -72,7 +72,12 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
     std::fs::create_dir_all(run.path()).with_context(|| format!("cannot create {}", run.path().display()))?;
     let p = prepare(cfg)?;
     let device = pick_device(cfg.cpu);
-    eprintln!("training on {} ({} CPU threads) → {}", device_name(device), tch::get_num_threads(), run.path().display());
+    eprintln!(
+        "training on {} ({} CPU threads) → {}",
+        device_name(device),
+        tch::get_num_threads(),
+        run.path().display()
+    );
 
     tch::manual_seed(cfg.seed as i64);
     let mut vs = VarStore::new(device);
@@ -104,6 +109,10 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
         },
     };
     write_atomic(&run.metrics(), &serde_json::to_vec_pretty(&metrics)?)?;
+    // Plots come after the metrics are safe on disk: a drawing failure loses nothing.
+    let title = cfg.run_name();
+    warn_on_err(plots::convergence(&outcome.history, &title, &run.curves()));
+    write_pr_plot(&metrics.evaluation, &title, &run);
     print_report(&metrics.evaluation, run.path());
     Ok(metrics)
 }
@@ -130,8 +139,19 @@ pub fn eval_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<EvalRe
     let test = DeviceImages::new(&p.data, &p.split.test, device);
     let report = evaluate(&predict(&net, &val, batch), &predict(&net, &test, batch));
     write_atomic(&run.eval(), &serde_json::to_vec_pretty(&report)?)?;
+    write_pr_plot(&report, &cfg.run_name(), &run);
     print_report(&report, run.path());
     Ok(report)
+}
+
+fn write_pr_plot(r: &EvalReport, title: &str, run: &RunDir) {
+    warn_on_err(plots::pr_curve(&r.validation.sweep, &r.test.sweep, r.threshold, title, &run.pr_curve()));
+}
+
+fn warn_on_err(r: Result<()>) {
+    if let Err(e) = r {
+        eprintln!("warning: {e:#}");
+    }
 }
 
 fn data_summary(cfg: &TrainConfig, d: &Dataset) -> DataSummary {

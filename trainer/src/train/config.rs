@@ -92,9 +92,21 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<()> {
         anyhow::ensure!(self.epochs > 0, "epochs must be at least 1");
         anyhow::ensure!(self.batch_size > 0, "batch size must be at least 1");
-        anyhow::ensure!(self.lr > 0.0 && self.lr.is_finite(), "learning rate must be positive, got {}", self.lr);
-        anyhow::ensure!(self.image_size >= 8, "image size must be at least 8 pixels, got {}", self.image_size);
-        anyhow::ensure!((0.0..1.0).contains(&self.momentum), "momentum must be in [0, 1), got {}", self.momentum);
+        anyhow::ensure!(
+            self.lr > 0.0 && self.lr.is_finite(),
+            "learning rate must be positive, got {}",
+            self.lr
+        );
+        anyhow::ensure!(
+            self.image_size >= 8,
+            "image size must be at least 8 pixels, got {}",
+            self.image_size
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.momentum),
+            "momentum must be in [0, 1), got {}",
+            self.momentum
+        );
         Ok(())
     }
 }

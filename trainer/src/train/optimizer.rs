@@ -31,13 +31,13 @@ impl Optimizer {
     pub fn new(kind: OptimizerKind, vs: &nn::VarStore, lr: f64, momentum: f64) -> Result<Optimizer> {
         Ok(match kind {
             OptimizerKind::Sgd => Optimizer::Tch(nn::Sgd::default().build(vs, lr)?),
-            OptimizerKind::Momentum => Optimizer::Tch(
-                nn::Sgd { momentum, ..Default::default() }.build(vs, lr)?,
-            ),
+            OptimizerKind::Momentum => {
+                Optimizer::Tch(nn::Sgd { momentum, ..Default::default() }.build(vs, lr)?)
+            }
             OptimizerKind::Adam => Optimizer::Tch(nn::Adam::default().eps(1e-7).build(vs, lr)?),
-            OptimizerKind::Rmsprop => Optimizer::Tch(
-                nn::RmsProp { alpha: 0.9, eps: 1e-7, ..Default::default() }.build(vs, lr)?,
-            ),
+            OptimizerKind::Rmsprop => {
+                Optimizer::Tch(nn::RmsProp { alpha: 0.9, eps: 1e-7, ..Default::default() }.build(vs, lr)?)
+            }
             OptimizerKind::Adagrad => Optimizer::Adagrad(Adagrad::new(vs.trainable_variables(), lr)),
         })
     }
@@ -67,10 +67,7 @@ impl Adagrad {
     const EPS: f64 = 1e-7;
 
     pub fn new(vars: Vec<Tensor>, lr: f64) -> Adagrad {
-        let acc = vars
-            .iter()
-            .map(|v| v.zeros_like().fill_(Self::INITIAL_ACCUMULATOR))
-            .collect();
+        let acc = vars.iter().map(|v| v.zeros_like().fill_(Self::INITIAL_ACCUMULATOR)).collect();
         Adagrad { vars, acc, lr }
     }
 

@@ -1,0 +1,103 @@
+//! The whole `trainer train` / `trainer eval` path on a small generated data set whose classes
+//! are learnable (pneumonia images are brighter), on the CPU: the run folder holds every file,
+//! the network actually learns, and early stopping restores the best epoch.
+
+use std::path::Path;
+
+use image::{GrayImage, ImageFormat, Luma};
+use trainer::data::Protocol;
+use trainer::run::metrics_file::MetricsFile;
+use trainer::run::pipeline::{eval_run, train_run};
+use trainer::train::{OptimizerKind, TrainConfig};
+
+/// 1,050 images of 525 patients, a fifth of them in the official test split.
+fn make_learnable_layout(root: &Path) {
+    for split in ["train", "test"] {
+        for class in ["NORMAL", "PNEUMONIA"] {
+            std::fs::create_dir_all(root.join(split).join(class)).unwrap();
+        }
+    }
+    for i in 0..525u32 {
+        let split = if i % 5 == 0 { "test" } else { "train" };
+        // Two images per patient, distinct content (noise pattern depends on i and j).
+        for j in 0..2u32 {
+            let (kind, base) = match i % 3 {
+                0 => ("normal", 60u32),
+                1 => ("bacteria", 170),
+                _ => ("virus", 150),
+            };
+            let mut img = GrayImage::from_fn(12, 12, |x, y| {
+                Luma([(base + (x * 7 + y * 13 + i * 31 + j * 17) % 40) as u8])
+            });
+            // Three pixels make every image's content unique, so no two patients merge.
+            img.put_pixel(0, 0, Luma([(i % 256) as u8]));
+            img.put_pixel(1, 0, Luma([(i / 256) as u8]));
+            img.put_pixel(2, 0, Luma([j as u8]));
+            let path = if kind == "normal" {
+                root.join(format!("{split}/NORMAL/IM-{i:04}-{j:04}.png"))
+            } else {
+                root.join(format!("{split}/PNEUMONIA/person{i}_{kind}_{j}.png"))
+            };
+            img.save_with_format(path, ImageFormat::Png).unwrap();
+        }
+    }
+}
+
+#[test]
+fn trains_evaluates_and_writes_the_run_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("chest_xray");
+    make_learnable_layout(&data);
+    let cfg = TrainConfig {
+        name: Some("tiny".into()),
+        data: data.clone(),
+        runs_dir: tmp.path().join("runs"),
+        cache_dir: tmp.path().join("cache"),
+        // Official: validation (≥ 50 normal, 25 bacterial, 25 viral) carved from train.
+        protocol: Protocol::Official,
+        val_fraction: 0.25,
+        image_size: 12,
+        optimizer: OptimizerKind::Adam,
+        lr: 3e-3,
+        epochs: 6,
+        batch_size: 32,
+        patience: Some(2),
+        cpu: true,
+        ..TrainConfig::default()
+    };
+    let m: MetricsFile = train_run(&cfg, "test").unwrap();
+    let dir = tmp.path().join("runs/tiny");
+    for f in [
+        "metrics.json",
+        "history.csv",
+        "model.safetensors",
+        "best.safetensors",
+        "last.safetensors",
+        "curves.svg",
+        "pr_curve.svg",
+    ] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    // No temporary files are left behind.
+    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with('.')));
+    let t = &m.evaluation.test;
+    assert!(t.at_chosen_threshold.accuracy > 0.9, "did not learn: {:?}", t.at_chosen_threshold);
+    assert_eq!(t.sweep.len(), 17);
+    assert_eq!(m.split.test.values().sum::<usize>(), t.images);
+    assert_eq!(t.images, 210);
+    let training = m.training.as_ref().unwrap();
+    assert!(training.restored_best);
+    let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
+    assert_eq!(history.lines().count(), 1 + training.epochs_run);
+    // The written file parses back and eval reproduces the test metrics from the saved model.
+    let back: MetricsFile =
+        serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(back.config.image_size, 12);
+    let again = eval_run(&dir, None, true).unwrap();
+    assert_eq!(again.threshold, m.evaluation.threshold);
+    assert_eq!(again.test.at_chosen_threshold.confusion, t.at_chosen_threshold.confusion);
+}
