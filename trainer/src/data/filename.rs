@@ -54,9 +54,11 @@ pub fn parse_file_name(file_name: &str, in_normal_folder: bool) -> Result<NameIn
             Some(rest) => ("NORMAL2-IM-", rest),
             None => match stem.strip_prefix("IM-") {
                 Some(rest) => ("IM-", rest),
-                None => return Err(format!(
+                None => {
+                    return Err(format!(
                     "a NORMAL file should be named IM-PPPP-SSSS or NORMAL2-IM-PPPP-SSSS, got {file_name:?}"
-                )),
+                ))
+                }
             },
         };
         let mut parts = rest.split('-');

@@ -36,7 +36,13 @@ pub fn convergence(history: &[EpochRecord], title: &str, path: &Path) -> Result<
             .y_label_area_size(55)
             .build_cartesian_2d(0.5..epochs + 0.5, (lo - pad)..(hi + pad))
             .map_err(plot_err)?;
-        chart.configure_mesh().x_desc("epoch").y_desc(label).draw().map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc(label)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()
+            .map_err(plot_err)?;
         for (name, color, pick) in [("train", TRAIN, train), ("validation", VAL, val)] {
             let pts: Vec<(f64, f64)> = history.iter().map(|r| (r.epoch as f64, pick(r))).collect();
             chart
@@ -66,7 +72,7 @@ pub fn pr_curve(
     title: &str,
     path: &Path,
 ) -> Result<()> {
-    let root = SVGBackend::new(path, (800, 650)).into_drawing_area();
+    let root = SVGBackend::new(path, (900, 650)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_err)?;
     let all = val.iter().chain(test);
     let lo_p = all.clone().map(|m| m.precision).fold(1.0f64, f64::min);
@@ -74,6 +80,7 @@ pub fn pr_curve(
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(20)
+        .margin_right(110)
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d((lo_r - 0.03).max(0.0)..1.01, (lo_p - 0.03).max(0.0)..1.01)

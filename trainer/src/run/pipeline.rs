@@ -117,8 +117,8 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
     Ok(metrics)
 }
 
-/// Re-evaluates a finished run (its own config, optionally another data folder) and writes
-/// `eval.json` beside it.
+/// Re-evaluates a finished run (its own config, optionally another data folder), writes
+/// `eval.json` and redraws the plots beside it.
 pub fn eval_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<EvalReport> {
     let run = RunDir::new(run_dir);
     let text = std::fs::read(run.metrics())
@@ -140,6 +140,12 @@ pub fn eval_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<EvalRe
     let report = evaluate(&predict(&net, &val, batch), &predict(&net, &test, batch));
     write_atomic(&run.eval(), &serde_json::to_vec_pretty(&report)?)?;
     write_pr_plot(&report, &cfg.run_name(), &run);
+    if run.history().exists() {
+        warn_on_err(
+            history::read(&run.history())
+                .and_then(|h| plots::convergence(&h, &cfg.run_name(), &run.curves())),
+        );
+    }
     print_report(&report, run.path());
     Ok(report)
 }
