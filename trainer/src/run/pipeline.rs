@@ -68,9 +68,10 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
     cfg.validate()?;
     let wall = Instant::now();
     let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    // Data first: bad input stops the run before an empty run folder is made.
+    let p = prepare(cfg)?;
     let run = RunDir::new(cfg.runs_dir.join(cfg.run_name()));
     std::fs::create_dir_all(run.path()).with_context(|| format!("cannot create {}", run.path().display()))?;
-    let p = prepare(cfg)?;
     let device = pick_device(cfg.cpu);
     eprintln!(
         "training on {} ({} CPU threads) → {}",
