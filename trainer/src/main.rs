@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use trainer::bench::bench;
-use trainer::data::{kaggle, split, Protocol};
+use trainer::data::{kaggle, split, warn_skipped, Protocol};
 use trainer::run::pipeline::{eval_run, pick_device, train_run};
 use trainer::train::{OptimizerKind, TrainConfig};
 
@@ -187,9 +187,7 @@ fn main() -> Result<()> {
         }
         Command::Split(a) => {
             let scan = kaggle::scan(&a.data)?;
-            for s in &scan.skipped {
-                eprintln!("warning: skipped {s}");
-            }
+            warn_skipped(&scan.skipped);
             let s = split::split(&scan.images, a.protocol, a.seed, a.val_fraction)?;
             println!("{}", serde_json::to_string_pretty(&s.summary)?);
         }

@@ -19,6 +19,17 @@ pub use filename::Kind;
 pub use kaggle::{ImageRecord, OfficialSplit, Skipped};
 pub use split::{Protocol, Split};
 
+/// Prints the first skipped files to stderr; metrics.json lists them all.
+pub fn warn_skipped(skipped: &[Skipped]) {
+    const SHOWN: usize = 20;
+    for s in skipped.iter().take(SHOWN) {
+        eprintln!("warning: skipped {s}");
+    }
+    if skipped.len() > SHOWN {
+        eprintln!("warning: … and {} more skipped files (all listed in metrics.json)", skipped.len() - SHOWN);
+    }
+}
+
 /// Decoded images that are usable for training, in scan order, and what was skipped.
 pub struct Dataset {
     pub records: Vec<ImageRecord>,
@@ -45,16 +56,7 @@ impl Dataset {
         }
         let mut skipped = scan.skipped;
         skipped.extend(decoded.failures);
-        const SHOWN: usize = 20;
-        for s in skipped.iter().take(SHOWN) {
-            eprintln!("warning: skipped {s}");
-        }
-        if skipped.len() > SHOWN {
-            eprintln!(
-                "warning: … and {} more skipped files (all listed in metrics.json)",
-                skipped.len() - SHOWN
-            );
-        }
+        warn_skipped(&skipped);
         if records.is_empty() {
             bail!("no usable images under {}: every file was skipped", root.display());
         }

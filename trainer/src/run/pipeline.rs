@@ -89,9 +89,7 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
     checkpoint::save_atomic(&vs, &run.model())?;
 
     // Test is touched here, once.
-    let test = DeviceImages::new(&p.data, &p.split.test, device);
-    let batch = cfg.batch_size.max(64);
-    let report = evaluate(&predict(&net, &val, batch), &predict(&net, &test, batch));
+    let report = measure(&net, &val, &p, cfg, device);
     let metrics = MetricsFile {
         model: "seed_cnn".into(),
         parameters: vs.trainable_variables().iter().map(|t| t.numel() as i64).sum(),
@@ -135,10 +133,8 @@ pub fn eval_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<EvalRe
     let mut vs = VarStore::new(device);
     let net = SeedCnn::new(&vs.root(), cfg.image_size as i64, 1);
     checkpoint::load(&mut vs, &run.model())?;
-    let batch = cfg.batch_size.max(64);
     let val = DeviceImages::new(&p.data, &p.split.val, device);
-    let test = DeviceImages::new(&p.data, &p.split.test, device);
-    let report = evaluate(&predict(&net, &val, batch), &predict(&net, &test, batch));
+    let report = measure(&net, &val, &p, &cfg, device);
     write_atomic(&run.eval(), &serde_json::to_vec_pretty(&report)?)?;
     write_pr_plot(&report, &cfg.run_name(), &run);
     if run.history().exists() {
@@ -149,6 +145,13 @@ pub fn eval_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<EvalRe
     }
     print_report(&report, run.path());
     Ok(report)
+}
+
+/// Chooses the threshold on `val` and measures the test split at it.
+fn measure(net: &SeedCnn, val: &DeviceImages, p: &Prepared, cfg: &TrainConfig, device: Device) -> EvalReport {
+    let test = DeviceImages::new(&p.data, &p.split.test, device);
+    let batch = cfg.eval_batch_size();
+    evaluate(&predict(net, val, batch), &predict(net, &test, batch))
 }
 
 fn write_pr_plot(r: &EvalReport, title: &str, run: &RunDir) {

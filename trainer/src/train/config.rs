@@ -89,6 +89,11 @@ impl TrainConfig {
         })
     }
 
+    /// Batch for prediction only: no gradients are kept, so larger batches are cheap.
+    pub fn eval_batch_size(&self) -> usize {
+        self.batch_size.max(64)
+    }
+
     pub fn validate(&self) -> Result<()> {
         anyhow::ensure!(self.epochs > 0, "epochs must be at least 1");
         anyhow::ensure!(self.batch_size > 0, "batch size must be at least 1");

@@ -15,6 +15,7 @@ use super::config::TrainConfig;
 use super::early_stopping::EarlyStopping;
 use super::optimizer::Optimizer;
 use crate::data::device::DeviceImages;
+use crate::eval::metrics::at_threshold;
 use crate::eval::predict::predict;
 use crate::models::SeedCnn;
 
@@ -99,14 +100,13 @@ pub fn fit(
         }
         bar.finish_and_clear();
         let train_seconds = epoch_start.elapsed().as_secs_f64();
-        let v = predict(net, val, cfg.batch_size.max(64));
-        let val_hits = v.probs.iter().zip(&v.labels).filter(|(&p, &y)| (p >= 0.5) == y).count();
+        let v = predict(net, val, cfg.eval_batch_size());
         let record = EpochRecord {
             epoch,
             train_loss: loss_sum.double_value(&[]) / n as f64,
             train_accuracy: hits.int64_value(&[]) as f64 / n as f64,
             val_loss: v.loss,
-            val_accuracy: val_hits as f64 / val.len.max(1) as f64,
+            val_accuracy: at_threshold(&v.probs, &v.labels, 0.5).accuracy,
             seconds: epoch_start.elapsed().as_secs_f64(),
             train_images_per_second: n as f64 / train_seconds,
         };
