@@ -8,7 +8,9 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use trainer::bench::bench;
 use trainer::data::{kaggle, split, warn_skipped, Protocol};
+use trainer::quant::calibrate::Calibration;
 use trainer::run::pipeline::{eval_run, pick_device, train_run};
+use trainer::run::quantize::{quantize_run, QuantizeOptions};
 use trainer::train::{OptimizerKind, TrainConfig};
 
 #[derive(Parser)]
@@ -36,6 +38,36 @@ enum Command {
     Split(SplitArgs),
     /// Print training throughput (images/s) of the seed CNN on synthetic images.
     Bench(BenchArgs),
+    /// Quantize a finished run to int8: calibrate on its training images, write
+    /// models/<name>.int8.postcard and the model card models/<name>.json, and measure float
+    /// and int8 (infer-core, checked against the integer reference) on its test split.
+    Quantize(QuantizeArgs),
+}
+
+#[derive(Args)]
+struct QuantizeArgs {
+    /// The run folder to quantize (runs/<name>, with metrics.json and model.safetensors)
+    #[arg(long)]
+    run: PathBuf,
+    /// Where the blob and the model card go
+    #[arg(long, default_value = "models")]
+    out: PathBuf,
+    /// Base name of the outputs [default: the run folder's name]
+    #[arg(long)]
+    name: Option<String>,
+    /// Training images used to observe activation ranges
+    #[arg(long, default_value_t = 256)]
+    calibration_images: usize,
+    /// Activation ranges: min/max seen, or the given percentile (e.g. 99.99) averaged over
+    /// batches, which ignores rare outliers
+    #[arg(long)]
+    percentile: Option<f64>,
+    /// The chest_xray folder [default: the one the run was trained on]
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Use the CPU even when a CUDA GPU is available
+    #[arg(long)]
+    cpu: bool,
 }
 
 #[derive(Args)]
@@ -190,6 +222,22 @@ fn main() -> Result<()> {
             warn_skipped(&scan.skipped);
             let s = split::split(&scan.images, a.protocol, a.seed, a.val_fraction)?;
             println!("{}", serde_json::to_string_pretty(&s.summary)?);
+        }
+        Command::Quantize(a) => {
+            let calibration = match a.percentile {
+                Some(p) => Calibration::Percentile(p),
+                None => Calibration::MinMax,
+            };
+            let opts = QuantizeOptions {
+                run: a.run,
+                out_dir: a.out,
+                name: a.name,
+                calibration,
+                calibration_images: a.calibration_images,
+                data: a.data,
+                cpu: a.cpu,
+            };
+            quantize_run(&opts, &command_line)?;
         }
         Command::Bench(a) => {
             bench(pick_device(a.cpu), a.image_size, &a.batches, a.steps, a.warmup)?;

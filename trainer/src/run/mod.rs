@@ -6,6 +6,7 @@
 pub mod history;
 pub mod metrics_file;
 pub mod pipeline;
+pub mod quantize;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,69 @@
+//! Running a blob over whole splits: infer-core and the integer reference, images in
+//! parallel (each with its own arena), and turning int8 logits into [`Predictions`].
+
+use anyhow::{anyhow, Result};
+use infer_core::Model;
+use rayon::prelude::*;
+
+use super::reference;
+use crate::data::Dataset;
+use crate::eval::predict::Predictions;
+
+/// int8 input for 8-bit pixels: `q = pixel − 128` (every model here declares its input so).
+pub fn pixels_to_q(pixels: &[u8]) -> Vec<i8> {
+    pixels.iter().map(|&p| (p ^ 0x80) as i8).collect()
+}
+
+/// infer-core's int8 outputs for `indices` of `data`.
+pub fn run_engine(model: &Model<'_>, data: &Dataset, indices: &[usize]) -> Result<Vec<Vec<i8>>> {
+    let arena_len = model.arena_len();
+    indices
+        .par_iter()
+        .map_init(
+            || vec![0u8; arena_len],
+            |arena, &i| {
+                let out = model
+                    .run(&pixels_to_q(data.image(i)), arena)
+                    .map_err(|e| anyhow!("infer-core failed on {}: {e}", data.records[i].path.display()))?;
+                Ok(out.values().collect())
+            },
+        )
+        .collect()
+}
+
+/// The integer reference's int8 outputs for `indices` of `data`.
+pub fn run_reference(model: &Model<'_>, data: &Dataset, indices: &[usize]) -> Vec<Vec<i8>> {
+    indices.par_iter().map(|&i| reference::run(model, &pixels_to_q(data.image(i)))).collect()
+}
+
+/// p(pneumonia) from one-logit int8 outputs, the labels, and the mean cross-entropy.
+pub fn to_predictions(
+    model: &Model<'_>,
+    outputs: &[Vec<i8>],
+    data: &Dataset,
+    indices: &[usize],
+) -> Predictions {
+    let q = model.output_spec().quant;
+    let probs: Vec<f32> = outputs
+        .iter()
+        .map(|o| {
+            let logit = (i32::from(o[0]) - i32::from(q.zero_point)) as f32 * q.scale;
+            1.0 / (1.0 + (-logit).exp())
+        })
+        .collect();
+    let labels: Vec<bool> = indices.iter().map(|&i| data.records[i].kind.is_pneumonia()).collect();
+    let loss = probs
+        .iter()
+        .zip(&labels)
+        .map(|(&p, &y)| {
+            let p = f64::from(p).clamp(1e-7, 1.0 - 1e-7);
+            if y {
+                -p.ln()
+            } else {
+                -(1.0 - p).ln()
+            }
+        })
+        .sum::<f64>()
+        / probs.len().max(1) as f64;
+    Predictions { probs, labels, loss }
+}

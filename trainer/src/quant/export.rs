@@ -1,0 +1,177 @@
+//! Exporters: trained tch models → [`FloatGraph`] in the engine's layouts.
+//!
+//! PyTorch stores conv filters OIHW and the engine OHWI; the seed CNN flattens C, H, W before
+//! its dense layer and the engine H, W, C, so the dense columns are permuted here.
+
+use anyhow::{ensure, Result};
+use infer_core::{Activation, Quant, Shape, Window};
+use tch::{nn, Kind, Tensor};
+
+use super::graph::{FloatGraph, FloatLayer};
+use crate::models::mobilenet_v2::{ConvUnit, MobileNetV2, Norm};
+use crate::models::SeedCnn;
+
+/// A float tensor's values in row-major order.
+pub fn to_vec(t: &Tensor) -> Vec<f32> {
+    Vec::<f32>::try_from(
+        t.detach().to_kind(tch::Kind::Float).to_device(tch::Device::Cpu).contiguous().flatten(0, -1),
+    )
+    .expect("a float tensor converts to Vec<f32>")
+}
+
+/// OIHW → OHWI.
+pub fn oihw_to_ohwi(w: &Tensor) -> Vec<f32> {
+    to_vec(&w.permute([0, 2, 3, 1]))
+}
+
+fn side(n: u16) -> Result<u8> {
+    u8::try_from(n).map_err(|_| anyhow::anyhow!("window parameter {n} does not fit the blob's u8"))
+}
+
+/// The seed CNN: six conv 3×3 'same' + ReLU + fused 2×2/2 'same' max-pool, then dense.
+/// Dropout is the identity at inference and disappears.
+pub fn seed_cnn(net: &SeedCnn) -> Result<FloatGraph> {
+    ensure!(net.outputs == 1, "only the binary seed CNN (one output) can be quantized so far");
+    let size = u16::try_from(net.image_size)?;
+    let input = Shape { h: size, w: size, c: 1 };
+    let mut layers = Vec::new();
+    let (mut h, mut w) = (size, size);
+    for conv in &net.convs {
+        let window = Window::same(3, 1, h, w);
+        let pool = Window::same(2, 2, window.out_h, window.out_w);
+        side(window.out_h)?;
+        layers.push(FloatLayer::Conv {
+            out_channels: conv.ws.size()[0] as usize,
+            window,
+            weights: oihw_to_ohwi(&conv.ws),
+            bias: to_vec(conv.bs.as_ref().expect("seed convs have a bias")),
+            activation: Activation::Relu,
+            pool: Some(pool),
+        });
+        (h, w) = (pool.out_h, pool.out_w);
+    }
+    // Dense columns: tch index c·H·W + y·W + x → engine index (y·W + x)·C + c.
+    let channels = net.convs.last().map_or(1, |c| c.ws.size()[0]);
+    let (fh, fw) = (i64::from(h), i64::from(w));
+    let dense = net.dense.ws.view([net.outputs, channels, fh, fw]).permute([0, 2, 3, 1]);
+    layers.push(FloatLayer::Dense {
+        out_features: net.outputs as usize,
+        weights: to_vec(&dense),
+        bias: to_vec(net.dense.bs.as_ref().expect("the dense layer has a bias")),
+        activation: Activation::None,
+    });
+    Ok(FloatGraph {
+        input,
+        input_quant: Quant { scale: 1.0 / 255.0, zero_point: -128 },
+        float_input: "pixel / 255",
+        layers,
+        classes: vec!["normal".into(), "pneumonia".into()],
+    })
+}
+
+/// A conv unit's filter and bias with its BatchNorm folded in:
+/// `w' = w · γ/√(σ² + ε)`, `b' = β + (b − μ) · γ/√(σ² + ε)`.
+fn folded(unit: &ConvUnit, norm: Norm) -> (Tensor, Tensor) {
+    let w = unit.conv.ws.detach().to_kind(Kind::Float);
+    let out = w.size()[0];
+    let b = match &unit.conv.bs {
+        Some(b) => b.detach().to_kind(Kind::Float),
+        None => Tensor::zeros([out], (Kind::Float, w.device())),
+    };
+    match (&unit.bn, norm) {
+        (Some(bn), Norm::BatchNorm { eps, .. }) => {
+            let bn = &bn.bn;
+            let gamma =
+                bn.ws.as_ref().map_or_else(|| Tensor::ones([out], (Kind::Float, w.device())), |t| t.detach());
+            let beta = bn
+                .bs
+                .as_ref()
+                .map_or_else(|| Tensor::zeros([out], (Kind::Float, w.device())), |t| t.detach());
+            let scale = gamma / (bn.running_var.detach() + eps).sqrt();
+            let w = &w * scale.view([out, 1, 1, 1]);
+            let b = beta + (b - bn.running_mean.detach()) * &scale;
+            (w, b)
+        }
+        _ => (w, b),
+    }
+}
+
+/// One conv unit → a conv or depthwise layer over an `h`×`w` input (TF 'SAME').
+fn conv_unit(unit: &ConvUnit, norm: Norm, h: u16, w: u16, sum_input_channels: bool) -> Result<FloatLayer> {
+    let (weights, bias) = folded(unit, norm);
+    let k = u8::try_from(unit.kernel)?;
+    let window = Window::same(k, u8::try_from(unit.stride)?, h, w);
+    let activation = if unit.relu6 { Activation::Relu6 } else { Activation::None };
+    Ok(if unit.groups > 1 {
+        // [C, 1, kh, kw] → [1, kh, kw, C].
+        FloatLayer::Depthwise {
+            depth_multiplier: 1,
+            window,
+            weights: to_vec(&weights.permute([1, 2, 3, 0])),
+            bias: to_vec(&bias),
+            activation,
+        }
+    } else {
+        // The stem sees the grey image three times: one channel with the summed filter.
+        let weights = if sum_input_channels {
+            weights.sum_dim_intlist([1i64].as_slice(), true, Kind::Float)
+        } else {
+            weights
+        };
+        FloatLayer::Conv {
+            out_channels: weights.size()[0] as usize,
+            window,
+            weights: oihw_to_ohwi(&weights),
+            bias: to_vec(&bias),
+            activation,
+            pool: None,
+        }
+    })
+}
+
+/// MobileNetV2 base (BN folded, grey input) → global average pool → `head` (dense to
+/// `head.ws.size()[0]` logits). Dropout is the identity at inference.
+///
+/// The float model sees `2·pixel/255 − 1` on three identical channels; the int8 input is
+/// `q = pixel − 128` with scale 2/255, i.e. `(pixel − 128)·2/255`: half a grey level lower,
+/// but with the same zero-valued 'SAME' padding as the float model.
+pub fn mobilenet_v2(base: &MobileNetV2, head: &nn::Linear, image_size: i64) -> Result<FloatGraph> {
+    let size = u16::try_from(image_size)?;
+    let norm = base.config.norm;
+    let mut layers = Vec::new();
+    let (mut h, mut w) = (size, size);
+    // Appends a conv layer and moves the running size to its output.
+    fn push(layer: FloatLayer, layers: &mut Vec<FloatLayer>, h: &mut u16, w: &mut u16) {
+        if let FloatLayer::Conv { window, .. } | FloatLayer::Depthwise { window, .. } = &layer {
+            (*h, *w) = (window.out_h, window.out_w);
+        }
+        layers.push(layer);
+    }
+    push(conv_unit(&base.stem, norm, h, w, true)?, &mut layers, &mut h, &mut w);
+    for block in &base.blocks {
+        if block.residual {
+            layers.push(FloatLayer::Save { slot: 0 });
+        }
+        for unit in block.units() {
+            push(conv_unit(unit, norm, h, w, false)?, &mut layers, &mut h, &mut w);
+        }
+        if block.residual {
+            layers.push(FloatLayer::Add { slot: 0, activation: Activation::None });
+        }
+    }
+    push(conv_unit(&base.last, norm, h, w, false)?, &mut layers, &mut h, &mut w);
+    layers.push(FloatLayer::GlobalAvgPool);
+    layers.push(FloatLayer::Dense {
+        out_features: head.ws.size()[0] as usize,
+        weights: to_vec(&head.ws),
+        bias: to_vec(head.bs.as_ref().ok_or_else(|| anyhow::anyhow!("the head has no bias"))?),
+        activation: Activation::None,
+    });
+    Ok(FloatGraph {
+        input: Shape { h: size, w: size, c: 1 },
+        input_quant: Quant { scale: 2.0 / 255.0, zero_point: 0 },
+        float_input: "2 * pixel / 255 - 1, repeated to 3 channels",
+        layers,
+        classes: vec!["normal".into(), "pneumonia".into()],
+    })
+}
