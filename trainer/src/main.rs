@@ -4,13 +4,16 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use trainer::bench::bench;
 use trainer::data::{kaggle, split, warn_skipped, Protocol};
+use trainer::quant::bench::bench_int8;
 use trainer::quant::calibrate::Calibration;
 use trainer::run::pipeline::{eval_run, pick_device, train_run};
+use trainer::run::quantize::FloatModel;
 use trainer::run::quantize::{quantize_run, QuantizeOptions};
+use trainer::run::validate_int8::{card_path_for, read_card, validate_int8, ValidateOptions};
 use trainer::train::{OptimizerKind, TrainConfig};
 
 #[derive(Parser)]
@@ -42,6 +45,50 @@ enum Command {
     /// models/<name>.int8.postcard and the model card models/<name>.json, and measure float
     /// and int8 (infer-core, checked against the integer reference) on its test split.
     Quantize(QuantizeArgs),
+    /// Run an int8 blob over its whole test split with infer-core, the trainer's integer
+    /// reference and (when its run folder is present) the float model; print accuracy, AUC
+    /// and agreement. Fails unless infer-core equals the reference on every image.
+    #[command(name = "validate-int8")]
+    ValidateInt8(ValidateArgs),
+    /// Print single-thread inference images/s of an int8 blob in infer-core beside its float
+    /// model in tch (batch 1, one thread each), with blob and arena bytes.
+    #[command(name = "bench-int8")]
+    BenchInt8(BenchInt8Args),
+}
+
+#[derive(Args)]
+struct BenchInt8Args {
+    /// The blob (models/<name>.int8.postcard)
+    #[arg(long)]
+    model: PathBuf,
+    /// The float run for the tch figure [default: the card's source_run, when present]
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// Images timed for each engine
+    #[arg(long, default_value_t = 50)]
+    images: usize,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// The blob (models/<name>.int8.postcard)
+    #[arg(long)]
+    model: PathBuf,
+    /// Its model card [default: models/<name>.json beside the blob]
+    #[arg(long)]
+    card: Option<PathBuf>,
+    /// The float run it came from [default: the card's source_run, when present]
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// The chest_xray folder in the Kaggle layout
+    #[arg(long, default_value = "../shared/data/chest_xray")]
+    data: PathBuf,
+    /// Where decoded images are cached between runs
+    #[arg(long, default_value = ".cache")]
+    cache_dir: PathBuf,
+    /// Use the CPU even when a CUDA GPU is available
+    #[arg(long)]
+    cpu: bool,
 }
 
 #[derive(Args)]
@@ -238,6 +285,41 @@ fn main() -> Result<()> {
                 cpu: a.cpu,
             };
             quantize_run(&opts, &command_line)?;
+        }
+        Command::ValidateInt8(a) => {
+            let opts = ValidateOptions {
+                blob: a.model,
+                card: a.card,
+                run: a.run,
+                data: a.data,
+                cache_dir: a.cache_dir,
+                cpu: a.cpu,
+            };
+            validate_int8(&opts)?;
+        }
+        Command::BenchInt8(a) => {
+            let blob =
+                std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
+            let run = a.run.or_else(|| {
+                read_card(&card_path_for(&a.model))
+                    .ok()
+                    .map(|c| PathBuf::from(c.source_run))
+                    .filter(|r| r.join("model.safetensors").exists())
+            });
+            let float = run.as_deref().map(|r| FloatModel::load(r, tch::Device::Cpu)).transpose()?;
+            let b = bench_int8(&blob, float.as_ref(), a.images)?;
+            println!(
+                "{}: blob {} bytes, arena {} bytes, {:.1} M MAC/image",
+                a.model.display(),
+                b.blob_bytes,
+                b.arena_bytes,
+                b.macs as f64 / 1e6
+            );
+            println!("infer-core int8, 1 thread: {:.1} images/s", b.int8_images_per_second);
+            match b.float_images_per_second {
+                Some(f) => println!("tch float32, 1 thread, batch 1: {f:.1} images/s"),
+                None => println!("tch float32: skipped (no run folder; pass --run runs/<name>)"),
+            }
         }
         Command::Bench(a) => {
             bench(pick_device(a.cpu), a.image_size, &a.batches, a.steps, a.warmup)?;

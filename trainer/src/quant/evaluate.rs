@@ -2,6 +2,7 @@
 //! parallel (each with its own arena), and turning int8 logits into [`Predictions`].
 
 use anyhow::{anyhow, Result};
+use indicatif::{ParallelProgressIterator, ProgressBar, ProgressStyle};
 use infer_core::Model;
 use rayon::prelude::*;
 
@@ -14,11 +15,24 @@ pub fn pixels_to_q(pixels: &[u8]) -> Vec<i8> {
     pixels.iter().map(|&p| (p ^ 0x80) as i8).collect()
 }
 
+/// A progress bar over `len` images (drawn on stderr, hidden when it is not a terminal).
+fn bar(len: usize, what: &str) -> ProgressBar {
+    ProgressBar::new(len as u64)
+        .with_style(
+            ProgressStyle::with_template("{prefix:>16} [{bar:30}] {pos}/{len} images {per_sec} eta {eta}")
+                .expect("static template")
+                .progress_chars("=> "),
+        )
+        .with_prefix(what.to_string())
+}
+
 /// infer-core's int8 outputs for `indices` of `data`.
 pub fn run_engine(model: &Model<'_>, data: &Dataset, indices: &[usize]) -> Result<Vec<Vec<i8>>> {
     let arena_len = model.arena_len();
-    indices
+    let progress = bar(indices.len(), "infer-core");
+    let out = indices
         .par_iter()
+        .progress_with(progress.clone())
         .map_init(
             || vec![0u8; arena_len],
             |arena, &i| {
@@ -28,12 +42,21 @@ pub fn run_engine(model: &Model<'_>, data: &Dataset, indices: &[usize]) -> Resul
                 Ok(out.values().collect())
             },
         )
-        .collect()
+        .collect();
+    progress.finish_and_clear();
+    out
 }
 
 /// The integer reference's int8 outputs for `indices` of `data`.
 pub fn run_reference(model: &Model<'_>, data: &Dataset, indices: &[usize]) -> Vec<Vec<i8>> {
-    indices.par_iter().map(|&i| reference::run(model, &pixels_to_q(data.image(i)))).collect()
+    let progress = bar(indices.len(), "int8 reference");
+    let out = indices
+        .par_iter()
+        .progress_with(progress.clone())
+        .map(|&i| reference::run(model, &pixels_to_q(data.image(i))))
+        .collect();
+    progress.finish_and_clear();
+    out
 }
 
 /// p(pneumonia) from one-logit int8 outputs, the labels, and the mean cross-entropy.

@@ -4,6 +4,7 @@
 //! folded) → [`calibrate`] on training images → [`quantize`] → a blob validated by infer-core →
 //! [`evaluate`] with infer-core and with the independent [`reference`]; [`card`] records it all.
 
+pub mod bench;
 pub mod calibrate;
 pub mod card;
 pub mod evaluate;

@@ -7,6 +7,7 @@ pub mod history;
 pub mod metrics_file;
 pub mod pipeline;
 pub mod quantize;
+pub mod validate_int8;
 
 use std::path::{Path, PathBuf};
 

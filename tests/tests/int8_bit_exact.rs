@@ -1,0 +1,76 @@
+//! Every committed int8 blob in `models/`, on every image of the official test split (624 real
+//! X-rays): infer-core's output bytes equal the trainer's integer reference's, and the int8
+//! accuracy at the card's threshold is what the card recorded (for blobs made on the official
+//! protocol). Set CHEST_XRAY_DIR to test another copy of the data.
+
+use std::path::{Path, PathBuf};
+
+use infer_core::Model;
+use trainer::data::{Dataset, OfficialSplit};
+use trainer::eval::metrics::at_threshold;
+use trainer::quant::evaluate::{run_engine, run_reference, to_predictions};
+use trainer::run::validate_int8::{card_path_for, read_card};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("CHEST_XRAY_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/data/chest_xray"))
+}
+
+fn blobs() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(repo().join("models"))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    out.retain(|p| p.to_string_lossy().ends_with(".int8.postcard"));
+    out.sort();
+    out
+}
+
+fn check(blob_path: &Path) {
+    let card = read_card(&card_path_for(blob_path)).unwrap();
+    let blob = std::fs::read(blob_path).unwrap();
+    let model = Model::from_bytes(&blob).unwrap_or_else(|e| panic!("{}: {e}", blob_path.display()));
+    assert_eq!(blob.len(), card.blob_bytes, "{}", card.name);
+    assert_eq!(model.arena_len(), card.arena_bytes, "{}", card.name);
+
+    let data = Dataset::load(&data_dir(), card.split.image_size, &repo().join(".cache"))
+        .unwrap_or_else(|e| panic!("the real data set is needed at {}: {e:#}", data_dir().display()));
+    let test: Vec<usize> =
+        (0..data.records.len()).filter(|&i| data.records[i].official == OfficialSplit::Test).collect();
+    assert_eq!(test.len(), 624);
+    let engine = run_engine(&model, &data, &test).unwrap();
+    let reference = run_reference(&model, &data, &test);
+    for (k, (e, r)) in engine.iter().zip(&reference).enumerate() {
+        assert_eq!(
+            e,
+            r,
+            "{}: infer-core and the reference differ on {}",
+            card.name,
+            data.records[test[k]].path.display()
+        );
+    }
+    if card.split.protocol == trainer::data::Protocol::Official {
+        let p = to_predictions(&model, &engine, &data, &test);
+        let acc = at_threshold(&p.probs, &p.labels, card.threshold).accuracy;
+        assert!(
+            (acc - card.int8_test_accuracy).abs() < 1e-9,
+            "{}: accuracy {acc} vs card {}",
+            card.name,
+            card.int8_test_accuracy
+        );
+    }
+    eprintln!("{}: {} official test images bit-exact", card.name, test.len());
+}
+
+#[test]
+fn committed_blobs_are_bit_exact_with_the_reference_on_the_official_test_split() {
+    let blobs = blobs();
+    assert!(!blobs.is_empty(), "no models/*.int8.postcard committed");
+    for b in &blobs {
+        check(b);
+    }
+}

@@ -1,0 +1,155 @@
+//! `trainer validate-int8`: one blob over a whole test split with the float model (when its
+//! run folder is at hand), the trainer's integer reference and infer-core; prints accuracy,
+//! AUC and how far they agree. Fails when infer-core and the reference differ on any image.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use infer_core::Model;
+use sha2::{Digest, Sha256};
+
+use super::pipeline::{pick_device, prepare};
+use super::quantize::FloatModel;
+use crate::data::device::DeviceImages;
+use crate::eval::metrics::{at_threshold, roc_auc};
+use crate::eval::predict::Predictions;
+use crate::quant::card::ModelCard;
+use crate::quant::evaluate::{run_engine, run_reference, to_predictions};
+use crate::train::TrainConfig;
+
+pub struct ValidateOptions {
+    pub blob: PathBuf,
+    /// Defaults to the blob's path with `.json` for `.int8.postcard`.
+    pub card: Option<PathBuf>,
+    /// The float run; defaults to the card's `source_run` when that folder exists.
+    pub run: Option<PathBuf>,
+    pub data: PathBuf,
+    pub cache_dir: PathBuf,
+    pub cpu: bool,
+}
+
+/// What validate-int8 measured (also printed).
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub images: usize,
+    pub bit_exact: usize,
+    pub int8_accuracy: f64,
+    pub int8_auc: Option<f64>,
+    pub float_accuracy: Option<f64>,
+    pub label_agreement: Option<f64>,
+}
+
+/// `models/x.int8.postcard` → `models/x.json`.
+pub fn card_path_for(blob: &Path) -> PathBuf {
+    let name = blob.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = name.strip_suffix(".int8.postcard").unwrap_or(&name).to_string();
+    blob.with_file_name(format!("{stem}.json"))
+}
+
+pub fn read_card(path: &Path) -> Result<ModelCard> {
+    let text =
+        std::fs::read(path).with_context(|| format!("cannot read the model card {}", path.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("{} is not a valid model card", path.display()))
+}
+
+fn line(name: &str, p: &Predictions, threshold: f64) -> f64 {
+    let m = at_threshold(&p.probs, &p.labels, threshold);
+    let auc = roc_auc(&p.probs, &p.labels).map(|a| format!("{a:.4}")).unwrap_or_else(|| "n/a".into());
+    println!(
+        "{name:<17} accuracy {:.2}%  F1 {:.3}  AUC {auc}  (threshold {threshold:.2})",
+        100.0 * m.accuracy,
+        m.f1
+    );
+    m.accuracy
+}
+
+pub fn validate_int8(opts: &ValidateOptions) -> Result<Validation> {
+    let started = Instant::now();
+    let blob = std::fs::read(&opts.blob).with_context(|| format!("cannot read {}", opts.blob.display()))?;
+    let model = Model::from_bytes(&blob)
+        .map_err(|e| anyhow::anyhow!("{} is not a valid blob: {e}", opts.blob.display()))?;
+    let card_path = opts.card.clone().unwrap_or_else(|| card_path_for(&opts.blob));
+    let card = read_card(&card_path)?;
+    let sha: String = Sha256::digest(&blob).iter().map(|b| format!("{b:02x}")).collect();
+    if sha != card.sha256 {
+        eprintln!("warning: {} does not match the sha256 in {}", opts.blob.display(), card_path.display());
+    }
+    let cfg = TrainConfig {
+        data: opts.data.clone(),
+        cache_dir: opts.cache_dir.clone(),
+        protocol: card.split.protocol,
+        seed: card.split.seed,
+        val_fraction: card.split.val_fraction,
+        image_size: card.split.image_size,
+        ..TrainConfig::default()
+    };
+    let p = prepare(&cfg)?;
+    let test = &p.split.test;
+    println!(
+        "{}: {} test images ({:?} protocol), blob {} bytes, arena {} bytes",
+        card.name,
+        test.len(),
+        cfg.protocol,
+        blob.len(),
+        model.arena_len()
+    );
+
+    let engine = run_engine(&model, &p.data, test)?;
+    let reference = run_reference(&model, &p.data, test);
+    let bit_exact = engine.iter().zip(&reference).filter(|(a, b)| a == b).count();
+    let int8 = to_predictions(&model, &engine, &p.data, test);
+    let int8_accuracy = line("int8 infer-core", &int8, card.threshold);
+    line("int8 reference", &to_predictions(&model, &reference, &p.data, test), card.threshold);
+
+    let run = opts
+        .run
+        .clone()
+        .or_else(|| Some(PathBuf::from(&card.source_run)).filter(|r| r.join("model.safetensors").exists()));
+    let (float_accuracy, label_agreement) = match run {
+        Some(run) => {
+            let device = pick_device(opts.cpu);
+            let float = FloatModel::load(&run, device)?;
+            let f = float.predict(&DeviceImages::new(&p.data, test, device));
+            let acc = line("float (tch)", &f, card.float_threshold);
+            let same = f
+                .probs
+                .iter()
+                .zip(&int8.probs)
+                .filter(|(&a, &b)| (f64::from(a) >= card.float_threshold) == (f64::from(b) >= card.threshold))
+                .count();
+            (Some(acc), Some(same as f64 / test.len().max(1) as f64))
+        }
+        None => {
+            println!("float (tch)       skipped: no run folder (pass --run runs/<name>)");
+            (None, None)
+        }
+    };
+    if let (Some(f), Some(a)) = (float_accuracy, label_agreement) {
+        println!(
+            "int8 - float: {:+.2} points; same label on {:.2}% of test images",
+            100.0 * (int8_accuracy - f),
+            100.0 * a
+        );
+    }
+    println!(
+        "infer-core = integer reference (all output bytes) on {bit_exact}/{} images; {:.1}s",
+        test.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if bit_exact != test.len() {
+        bail!(
+            "infer-core and the integer reference differ on {} of {} images",
+            test.len() - bit_exact,
+            test.len()
+        );
+    }
+    Ok(Validation {
+        images: test.len(),
+        bit_exact,
+        int8_accuracy,
+        int8_auc: roc_auc(&int8.probs, &int8.labels),
+        float_accuracy,
+        label_agreement,
+    })
+}
