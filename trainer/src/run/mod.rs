@@ -4,8 +4,11 @@
 //! `best` / `last` checkpoints.
 
 pub mod history;
+pub mod load;
 pub mod metrics_file;
 pub mod pipeline;
+
+pub use load::{load_run_model, RunModel};
 
 use std::path::{Path, PathBuf};
 
