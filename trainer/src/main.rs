@@ -1,12 +1,12 @@
-//! Command line of the trainer. `trainer train` trains and evaluates the seed CNN on a
-//! chest_xray folder in the Kaggle layout; `trainer eval` re-measures a finished run;
+//! Command line of the trainer. `trainer train` trains and evaluates the seed CNN or an
+//! ImageNet MobileNetV2 with a new head (frozen or fine-tuned) on a chest_xray folder in the Kaggle layout; `trainer eval` re-measures a finished run;
 //! `trainer split` shows what a protocol does to the data; `trainer bench` prints images/s.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use trainer::bench::bench;
+use trainer::bench::{bench, BenchModel};
 use trainer::data::{kaggle, split, warn_skipped, Protocol};
 use trainer::quant::bench::bench_int8;
 use trainer::quant::calibrate::Calibration;
@@ -14,6 +14,7 @@ use trainer::run::pipeline::{eval_run, pick_device, train_run};
 use trainer::run::quantize::FloatModel;
 use trainer::run::quantize::{quantize_run, QuantizeOptions};
 use trainer::run::validate_int8::{card_path_for, read_card, validate_int8, ValidateOptions};
+use trainer::train::config::{ModelKind, TransferMode};
 use trainer::train::{OptimizerKind, TrainConfig};
 
 #[derive(Parser)]
@@ -32,14 +33,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train the seed CNN, pick the decision threshold on validation, measure it on test, and
-    /// write runs/<name>/ (metrics.json, history.csv, model.safetensors).
+    /// Train the seed CNN or MobileNetV2 transfer model, pick the decision threshold on
+    /// validation, measure it on test, and write runs/<name>/ (metrics.json, history.csv,
+    /// model.safetensors, plots).
     Train(TrainArgs),
     /// Measure a finished run again (same split and threshold rule) and write eval.json.
     Eval(EvalArgs),
     /// Show how a protocol splits the data (images per kind and patients per side), as JSON.
     Split(SplitArgs),
-    /// Print training throughput (images/s) of the seed CNN on synthetic images.
+    /// Print training throughput (images/s) of the seed CNN, or of MobileNetV2 fine-tuning,
+    /// on synthetic images.
     Bench(BenchArgs),
     /// Quantize a finished run to int8: calibrate on its training images, write
     /// models/<name>.int8.postcard and the model card models/<name>.json, and measure float
@@ -146,7 +149,7 @@ struct TrainArgs {
     #[arg(long)]
     val_fraction: Option<f64>,
     /// Images are squashed to this many pixels square (the seed used 180; 128 is ~2× faster
-    /// on a CPU) [default: 180]
+    /// on a CPU) [default: 180 for seed_cnn, 224 for mobilenet_v2]
     #[arg(long)]
     image_size: Option<u32>,
     /// Optimizer [default: adagrad, the seed's]
@@ -171,13 +174,41 @@ struct TrainArgs {
     /// Train on the CPU even when a CUDA GPU is available
     #[arg(long)]
     cpu: bool,
+    /// seed_cnn: the seed's CNN from scratch; mobilenet_v2: ImageNet MobileNetV2 base →
+    /// global average pool → dropout → dense, on the grey image repeated to RGB in [-1, 1]
+    /// [default: seed_cnn]
+    #[arg(long, value_enum)]
+    model: Option<ModelKind>,
+    /// MobileNetV2 width multiplier: 1.0 or 0.35 have weights in ../shared/weights (others
+    /// need --weights) [default: 1.0]
+    #[arg(long)]
+    width: Option<f64>,
+    /// MobileNetV2: frozen (base never updated; its pooled features are computed once per
+    /// image set, cached in --cache-dir, and only the head trains) or finetune (the top
+    /// --trainable-blocks of the base train too, at --base-lr-factor × --lr) [default: frozen]
+    #[arg(long, value_enum)]
+    mode: Option<TransferMode>,
+    /// MobileNetV2 ImageNet weights (safetensors, torchvision names; see WEIGHTS.md)
+    /// [default: the file for --width in ../shared/weights]
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Fine-tune: how many of the base's 19 features train, counted from the top
+    /// (2: features.17 and the last 1×1 conv; 18: every inverted residual) [default: 4]
+    #[arg(long)]
+    trainable_blocks: Option<usize>,
+    /// Fine-tune: the base's learning rate is --lr times this [default: 0.1]
+    #[arg(long)]
+    base_lr_factor: Option<f64>,
+    /// MobileNetV2: dropout on the pooled features before the dense head [default: 0.2]
+    #[arg(long)]
+    head_dropout: Option<f64>,
 }
 
 impl TrainArgs {
     fn into_config(self) -> Result<TrainConfig> {
-        let mut c = match &self.config {
-            Some(p) => TrainConfig::from_file(p)?,
-            None => TrainConfig::default(),
+        let (mut c, file_sets_size) = match &self.config {
+            Some(p) => (TrainConfig::from_file(p)?, TrainConfig::file_sets(p, "image_size")?),
+            None => (TrainConfig::default(), false),
         };
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
@@ -194,8 +225,21 @@ impl TrainArgs {
             lr,
             momentum,
             epochs,
-            batch_size
+            batch_size,
+            model,
+            width,
+            mode,
+            trainable_blocks,
+            base_lr_factor,
+            head_dropout
         );
+        if self.weights.is_some() {
+            c.weights = self.weights;
+        }
+        if self.image_size.is_none() && !file_sets_size && c.model == ModelKind::MobilenetV2 {
+            // The bases were trained at 224 px.
+            c.image_size = 224;
+        }
         if self.name.is_some() {
             c.name = self.name;
         }
@@ -253,6 +297,15 @@ struct BenchArgs {
     /// Measure the CPU even when a CUDA GPU is available
     #[arg(long)]
     cpu: bool,
+    /// seed_cnn, or mobilenet_v2 fine-tuning its top --trainable-blocks
+    #[arg(long, value_enum, default_value = "seed_cnn")]
+    model: ModelKind,
+    /// MobileNetV2 width multiplier
+    #[arg(long, default_value_t = 1.0)]
+    width: f64,
+    /// MobileNetV2: features of the base that train, from the top
+    #[arg(long, default_value_t = 4)]
+    trainable_blocks: usize,
 }
 
 fn main() -> Result<()> {
@@ -322,7 +375,13 @@ fn main() -> Result<()> {
             }
         }
         Command::Bench(a) => {
-            bench(pick_device(a.cpu), a.image_size, &a.batches, a.steps, a.warmup)?;
+            let model = match a.model {
+                ModelKind::SeedCnn => BenchModel::SeedCnn,
+                ModelKind::MobilenetV2 => {
+                    BenchModel::MobileNetV2 { width: a.width, trainable_blocks: a.trainable_blocks }
+                }
+            };
+            bench(model, pick_device(a.cpu), a.image_size, &a.batches, a.steps, a.warmup)?;
         }
     }
     Ok(())

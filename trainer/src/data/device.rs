@@ -8,6 +8,27 @@ use tch::{Device, Kind as TchKind, Tensor};
 
 use super::Dataset;
 
+/// What the training loop and `predict` read: `len` samples with binary labels, any subset
+/// of which comes as one batch `(inputs, labels)` for a [`crate::models::Classifier`].
+pub trait Samples {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Labels `[n]` (f32, 1 = pneumonia) on the device.
+    fn labels(&self) -> &Tensor;
+    /// Inputs and labels at positions `idx` (an i64 tensor on the same device).
+    fn batch(&self, idx: &Tensor) -> (Tensor, Tensor);
+    fn device(&self) -> Device {
+        self.labels().device()
+    }
+}
+
+/// Labels (1 = pneumonia) of `indices` of `data`, as f32.
+fn labels_of(data: &Dataset, indices: &[usize]) -> Vec<f32> {
+    indices.iter().map(|&i| if data.records[i].kind.is_pneumonia() { 1f32 } else { 0f32 }).collect()
+}
+
 /// Images `[n, 1, size, size]` (u8) and binary labels `[n]` (f32) on `device`.
 pub struct DeviceImages {
     pub pixels: Tensor,
@@ -20,11 +41,10 @@ impl DeviceImages {
     pub fn new(data: &Dataset, indices: &[usize], device: Device) -> DeviceImages {
         let size = data.size as i64;
         let mut px = Vec::with_capacity(indices.len() * (size * size) as usize);
-        let mut labels = Vec::with_capacity(indices.len());
         for &i in indices {
             px.extend_from_slice(data.image(i));
-            labels.push(if data.records[i].kind.is_pneumonia() { 1f32 } else { 0f32 });
         }
+        let labels = labels_of(data, indices);
         let pixels = Tensor::from_slice(&px).view([indices.len() as i64, 1, size, size]).to_device(device);
         let labels = Tensor::from_slice(&labels).to_device(device);
         DeviceImages { pixels, labels, len: indices.len() }
@@ -35,5 +55,48 @@ impl DeviceImages {
     pub fn batch(&self, idx: &Tensor) -> (Tensor, Tensor) {
         let x = self.pixels.index_select(0, idx).to_kind(TchKind::Float) / 255.0;
         (x, self.labels.index_select(0, idx))
+    }
+}
+
+impl Samples for DeviceImages {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn labels(&self) -> &Tensor {
+        &self.labels
+    }
+    fn batch(&self, idx: &Tensor) -> (Tensor, Tensor) {
+        DeviceImages::batch(self, idx)
+    }
+}
+
+/// Pooled features `[n, channels]` (f32) of a split's images, and their labels, on the
+/// device: what the head of a frozen transfer model trains on.
+pub struct DeviceFeatures {
+    pub features: Tensor,
+    pub labels: Tensor,
+    pub len: usize,
+}
+
+impl DeviceFeatures {
+    /// Rows `indices` of `all` (features of every image of `data`, in `data` order).
+    pub fn new(all: &Tensor, data: &Dataset, indices: &[usize]) -> DeviceFeatures {
+        let device = all.device();
+        let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+        let features = all.index_select(0, &Tensor::from_slice(&idx).to_device(device));
+        let labels = Tensor::from_slice(&labels_of(data, indices)).to_device(device);
+        DeviceFeatures { features, labels, len: indices.len() }
+    }
+}
+
+impl Samples for DeviceFeatures {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn labels(&self) -> &Tensor {
+        &self.labels
+    }
+    fn batch(&self, idx: &Tensor) -> (Tensor, Tensor) {
+        (self.features.index_select(0, idx), self.labels.index_select(0, idx))
     }
 }

@@ -2,8 +2,8 @@
 
 use tch::{Kind, Reduction, Tensor};
 
-use crate::data::device::DeviceImages;
-use crate::models::SeedCnn;
+use crate::data::device::Samples;
+use crate::models::Classifier;
 
 /// p(pneumonia) per image, the true labels, and the mean binary cross-entropy.
 #[derive(Clone, Debug)]
@@ -13,13 +13,14 @@ pub struct Predictions {
     pub loss: f64,
 }
 
-pub fn predict(net: &SeedCnn, images: &DeviceImages, batch_size: usize) -> Predictions {
-    let device = images.pixels.device();
-    let mut logits = Vec::with_capacity(images.len);
+pub fn predict(net: &dyn Classifier, images: &dyn Samples, batch_size: usize) -> Predictions {
+    let device = images.device();
+    let total = images.len();
+    let mut logits = Vec::with_capacity(total.div_ceil(batch_size.max(1)));
     tch::no_grad(|| {
         let mut start = 0;
-        while start < images.len {
-            let n = batch_size.min(images.len - start);
+        while start < total {
+            let n = batch_size.max(1).min(total - start);
             let idx = Tensor::arange_start(start as i64, (start + n) as i64, (Kind::Int64, device));
             let (x, _) = images.batch(&idx);
             logits.push(net.forward_t(&x, false).squeeze_dim(1));
@@ -31,11 +32,11 @@ pub fn predict(net: &SeedCnn, images: &DeviceImages, batch_size: usize) -> Predi
     }
     let logits = Tensor::cat(&logits, 0);
     let loss = logits
-        .binary_cross_entropy_with_logits::<Tensor>(&images.labels, None, None, Reduction::Mean)
+        .binary_cross_entropy_with_logits::<Tensor>(images.labels(), None, None, Reduction::Mean)
         .double_value(&[]);
     let probs: Vec<f32> = Vec::try_from(logits.sigmoid().to_device(tch::Device::Cpu))
         .expect("a float tensor converts to Vec<f32>");
-    let labels: Vec<f32> = Vec::try_from(images.labels.to_device(tch::Device::Cpu))
+    let labels: Vec<f32> = Vec::try_from(images.labels().to_device(tch::Device::Cpu))
         .expect("a float tensor converts to Vec<f32>");
     Predictions { probs, labels: labels.iter().map(|&y| y > 0.5).collect(), loss }
 }

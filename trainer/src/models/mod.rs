@@ -1,7 +1,11 @@
 //! Networks, as typed structs so the quantizer can reach every conv by name.
 
+pub mod classifier;
 pub mod mobilenet_v2;
 pub mod seed_cnn;
+pub mod transfer;
 pub mod weights;
 
+pub use classifier::Classifier;
 pub use seed_cnn::SeedCnn;
+pub use transfer::{FeatureHead, TransferModel};

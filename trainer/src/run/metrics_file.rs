@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::split::SplitSummary;
 use crate::data::Skipped;
 use crate::eval::EvalReport;
+use crate::models::transfer::features::FeatureExtraction;
 use crate::train::{FitOutcome, TrainConfig};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -19,12 +20,20 @@ pub struct DataSummary {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MetricsFile {
     pub model: String,
+    /// Learnable parameters of the whole model (BatchNorm running statistics excluded).
     pub parameters: i64,
+    /// Of those, the ones training updated (a frozen base's are not).
+    #[serde(default)]
+    pub trainable_parameters: Option<i64>,
     pub config: TrainConfig,
     pub data: DataSummary,
     pub split: SplitSummary,
     /// Training summary (the per-epoch history is in history.csv).
     pub training: Option<TrainingSummary>,
+    /// Frozen transfer runs: how the base's pooled features were obtained (and how long
+    /// extracting them took).
+    #[serde(default)]
+    pub features: Option<FeatureExtraction>,
     pub evaluation: EvalReport,
     pub provenance: Provenance,
 }

@@ -4,10 +4,13 @@
 //! `best` / `last` checkpoints.
 
 pub mod history;
+pub mod load;
 pub mod metrics_file;
 pub mod pipeline;
 pub mod quantize;
 pub mod validate_int8;
+
+pub use load::{load_run_model, RunModel};
 
 use std::path::{Path, PathBuf};
 

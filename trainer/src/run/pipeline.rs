@@ -9,15 +9,19 @@ use tch::nn::VarStore;
 use tch::Device;
 
 use super::history;
+use super::load::load_run_model;
 use super::metrics_file::{git_commit, DataSummary, MetricsFile, Provenance, TrainingSummary};
 use super::RunDir;
 use crate::data::cache::write_atomic;
-use crate::data::device::DeviceImages;
+use crate::data::device::{DeviceFeatures, DeviceImages, Samples};
 use crate::data::{split, Dataset};
 use crate::eval::predict::predict;
 use crate::eval::{evaluate, plots, EvalReport};
-use crate::models::SeedCnn;
-use crate::train::{checkpoint, fit, TrainConfig};
+use crate::models::mobilenet_v2::Config;
+use crate::models::transfer::features::{self, FeatureExtraction};
+use crate::models::{Classifier, FeatureHead, SeedCnn, TransferModel};
+use crate::train::config::{ModelKind, TransferMode};
+use crate::train::{checkpoint, fit, FitOutcome, TrainConfig};
 
 /// The device a run uses: CUDA when present unless `cpu` is set.
 pub fn pick_device(cpu: bool) -> Device {
@@ -28,7 +32,8 @@ pub fn pick_device(cpu: bool) -> Device {
     }
 }
 
-fn device_name(d: Device) -> String {
+/// "cuda:0" or "cpu".
+pub fn device_name(d: Device) -> String {
     match d {
         Device::Cuda(i) => format!("cuda:{i}"),
         _ => "cpu".into(),
@@ -63,11 +68,24 @@ pub(crate) fn prepare(cfg: &TrainConfig) -> Result<Prepared> {
     Ok(Prepared { data, split })
 }
 
-/// Trains the seed CNN as `cfg` says and writes `runs/<name>/`. Returns the metrics written.
+/// What training a model produced, before metrics.json is assembled.
+struct Trained {
+    outcome: FitOutcome,
+    report: EvalReport,
+    parameters: i64,
+    trainable_parameters: i64,
+    features: Option<FeatureExtraction>,
+}
+
+/// Trains the model `cfg` names and writes `runs/<name>/`. Returns the metrics written.
 pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
     cfg.validate()?;
     let wall = Instant::now();
     let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    if cfg.model == ModelKind::MobilenetV2 {
+        // A missing or wrong weights file stops the run before the images are decoded.
+        check_weights(cfg)?;
+    }
     // Data first: bad input stops the run before an empty run folder is made.
     let p = prepare(cfg)?;
     let run = RunDir::new(cfg.runs_dir.join(cfg.run_name()));
@@ -82,22 +100,21 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
 
     tch::manual_seed(cfg.seed as i64);
     let mut vs = VarStore::new(device);
-    let net = SeedCnn::new(&vs.root(), cfg.image_size as i64, 1);
-    let train = DeviceImages::new(&p.data, &p.split.train, device);
-    let val = DeviceImages::new(&p.data, &p.split.val, device);
-    let outcome = fit(&net, &mut vs, &train, &val, cfg, run.path(), |h| history::write(&run.history(), h))?;
+    let t = match cfg.model {
+        ModelKind::SeedCnn => train_seed_cnn(&mut vs, &p, cfg, &run, device)?,
+        ModelKind::MobilenetV2 => train_transfer(&mut vs, &p, cfg, &run, device)?,
+    };
     checkpoint::save_atomic(&vs, &run.model())?;
-
-    // Test is touched here, once.
-    let report = measure(&net, &val, &p, cfg, device);
     let metrics = MetricsFile {
-        model: "seed_cnn".into(),
-        parameters: vs.trainable_variables().iter().map(|t| t.numel() as i64).sum(),
+        model: model_label(cfg.model).into(),
+        parameters: t.parameters,
+        trainable_parameters: Some(t.trainable_parameters),
         config: cfg.clone(),
         data: data_summary(cfg, &p.data),
         split: p.split.summary.clone(),
-        training: Some(TrainingSummary::from(&outcome)),
-        evaluation: report,
+        training: Some(TrainingSummary::from(&t.outcome)),
+        features: t.features,
+        evaluation: t.report,
         provenance: Provenance {
             git_commit: git_commit(),
             device: device_name(device),
@@ -110,31 +127,113 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
     write_atomic(&run.metrics(), &serde_json::to_vec_pretty(&metrics)?)?;
     // Plots come after the metrics are safe on disk: a drawing failure loses nothing.
     let title = cfg.run_name();
-    warn_on_err(plots::convergence(&outcome.history, &title, &run.curves()));
+    warn_on_err(plots::convergence(&t.outcome.history, &title, &run.curves()));
     write_pr_plot(&metrics.evaluation, &title, &run);
     print_report(&metrics.evaluation, run.path());
     Ok(metrics)
+}
+
+fn model_label(m: ModelKind) -> &'static str {
+    match m {
+        ModelKind::SeedCnn => "seed_cnn",
+        ModelKind::MobilenetV2 => "mobilenet_v2",
+    }
+}
+
+fn train_seed_cnn(
+    vs: &mut VarStore,
+    p: &Prepared,
+    cfg: &TrainConfig,
+    run: &RunDir,
+    device: Device,
+) -> Result<Trained> {
+    let net = SeedCnn::new(&vs.root(), cfg.image_size as i64, 1);
+    let train = DeviceImages::new(&p.data, &p.split.train, device);
+    let val = DeviceImages::new(&p.data, &p.split.val, device);
+    let outcome = fit(&net, vs, &train, &val, cfg, run.path(), |h| history::write(&run.history(), h))?;
+    drop(train);
+    // Test is touched here, once.
+    let test = DeviceImages::new(&p.data, &p.split.test, device);
+    let report = measure(&net, &val, &test, cfg);
+    let parameters = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
+    Ok(Trained { outcome, report, parameters, trainable_parameters: parameters, features: None })
+}
+
+/// The weights file exists, is a MobileNetV2 and has the configured width.
+fn check_weights(cfg: &TrainConfig) -> Result<()> {
+    let weights = cfg.weights_path()?;
+    let detected = Config::detect(&weights)?;
+    anyhow::ensure!(
+        detected.width == cfg.width,
+        "weights file {} holds a width-{} MobileNetV2, but the run asks for width {} (--width)",
+        weights.display(),
+        detected.width,
+        cfg.width
+    );
+    Ok(())
+}
+
+/// MobileNetV2 + head. Frozen: the head trains on cached pooled features. Fine-tune: the top
+/// `cfg.trainable_blocks` features of the base train too, at `lr × base_lr_factor`.
+fn train_transfer(
+    vs: &mut VarStore,
+    p: &Prepared,
+    cfg: &TrainConfig,
+    run: &RunDir,
+    device: Device,
+) -> Result<Trained> {
+    let weights = cfg.weights_path()?;
+    let mut model = TransferModel::pretrained(&vs.root(), &weights, cfg.head_dropout, cfg.image_size as i64)?;
+    let on_epoch = |h: &[crate::train::EpochRecord]| history::write(&run.history(), h);
+    let (outcome, report, features) = match cfg.mode {
+        TransferMode::Frozen => {
+            model.base.set_trainable_blocks(0);
+            let (all, extraction) = features::load_or_extract(
+                &p.data,
+                &model.base,
+                &weights,
+                &cfg.cache_dir,
+                device,
+                cfg.eval_batch_size(),
+            )?;
+            let head = FeatureHead(&model);
+            let train = DeviceFeatures::new(&all, &p.data, &p.split.train);
+            let val = DeviceFeatures::new(&all, &p.data, &p.split.val);
+            let outcome = fit(&head, vs, &train, &val, cfg, run.path(), on_epoch)?;
+            // Test is touched here, once. head(features) equals the full model's forward.
+            let test = DeviceFeatures::new(&all, &p.data, &p.split.test);
+            (outcome, measure(&head, &val, &test, cfg), Some(extraction))
+        }
+        TransferMode::Finetune => {
+            model.base.set_trainable_blocks(cfg.trainable_blocks);
+            let train = DeviceImages::new(&p.data, &p.split.train, device);
+            let val = DeviceImages::new(&p.data, &p.split.val, device);
+            let outcome = fit(&model, vs, &train, &val, cfg, run.path(), on_epoch)?;
+            drop(train);
+            let test = DeviceImages::new(&p.data, &p.split.test, device);
+            (outcome, measure(&model, &val, &test, cfg), None)
+        }
+    };
+    let (parameters, trainable_parameters) = model.parameter_counts();
+    Ok(Trained { outcome, report, parameters, trainable_parameters, features })
 }
 
 /// Re-evaluates a finished run (its own config, optionally another data folder), writes
 /// `eval.json` and redraws the plots beside it.
 pub fn eval_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<EvalReport> {
     let run = RunDir::new(run_dir);
-    let text = std::fs::read(run.metrics())
-        .with_context(|| format!("{} is not a finished run: cannot read metrics.json", run_dir.display()))?;
-    let old: MetricsFile = serde_json::from_slice(&text)
-        .with_context(|| format!("{} is not a valid metrics file", run.metrics().display()))?;
-    let mut cfg = old.config;
+    let mut cfg = super::load::read_metrics(run_dir)?.config;
     if let Some(d) = data {
         cfg.data = d.to_path_buf();
     }
     let p = prepare(&cfg)?;
     let device = pick_device(cpu);
-    let mut vs = VarStore::new(device);
-    let net = SeedCnn::new(&vs.root(), cfg.image_size as i64, 1);
-    checkpoint::load(&mut vs, &run.model())?;
+    // A frozen transfer run is measured through the full model too: the base in
+    // model.safetensors is what the head was trained on, whatever the weights file is now.
+    let (_vs, net, _) = load_run_model(run_dir, device)?;
     let val = DeviceImages::new(&p.data, &p.split.val, device);
-    let report = measure(&net, &val, &p, &cfg, device);
+    let test = DeviceImages::new(&p.data, &p.split.test, device);
+    let report = measure(&net, &val, &test, &cfg);
     write_atomic(&run.eval(), &serde_json::to_vec_pretty(&report)?)?;
     write_pr_plot(&report, &cfg.run_name(), &run);
     if run.history().exists() {
@@ -148,10 +247,9 @@ pub fn eval_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<EvalRe
 }
 
 /// Chooses the threshold on `val` and measures the test split at it.
-fn measure(net: &SeedCnn, val: &DeviceImages, p: &Prepared, cfg: &TrainConfig, device: Device) -> EvalReport {
-    let test = DeviceImages::new(&p.data, &p.split.test, device);
+pub fn measure(net: &dyn Classifier, val: &dyn Samples, test: &dyn Samples, cfg: &TrainConfig) -> EvalReport {
     let batch = cfg.eval_batch_size();
-    evaluate(&predict(net, val, batch), &predict(net, &test, batch))
+    evaluate(&predict(net, val, batch), &predict(net, test, batch))
 }
 
 fn write_pr_plot(r: &EvalReport, title: &str, run: &RunDir) {

@@ -12,14 +12,14 @@ use sha2::{Digest, Sha256};
 use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
+use super::load::{load_run_model, read_metrics, RunModel};
 use super::metrics_file::{git_commit, MetricsFile};
 use super::pipeline::{pick_device, prepare, Prepared};
-use super::RunDir;
 use crate::data::cache::write_atomic;
 use crate::data::device::DeviceImages;
 use crate::eval::predict::{predict, Predictions};
 use crate::eval::{evaluate, EvalReport};
-use crate::models::SeedCnn;
+use crate::models::Classifier;
 use crate::quant::calibrate::{calibrate, Calibration};
 use crate::quant::card::{CardInput, CardOutput, CardScores, CardSplit, ModelCard};
 use crate::quant::evaluate::{run_engine, run_reference, to_predictions};
@@ -27,7 +27,7 @@ use crate::quant::export;
 use crate::quant::float_exec::TchGraph;
 use crate::quant::graph::FloatGraph;
 use crate::quant::quantize::QuantModel;
-use crate::train::{checkpoint, TrainConfig};
+use crate::train::TrainConfig;
 
 pub struct QuantizeOptions {
     pub run: PathBuf,
@@ -45,27 +45,14 @@ pub struct QuantizeOptions {
 /// A trained float model rebuilt from its run folder.
 pub struct FloatModel {
     pub vs: VarStore,
-    pub net: SeedCnn,
+    pub net: RunModel,
     pub metrics: MetricsFile,
 }
 
 impl FloatModel {
     pub fn load(run_dir: &Path, device: Device) -> Result<FloatModel> {
-        let run = RunDir::new(run_dir);
-        let text = std::fs::read(run.metrics()).with_context(|| {
-            format!("{} is not a finished run: cannot read metrics.json", run_dir.display())
-        })?;
-        let metrics: MetricsFile = serde_json::from_slice(&text)
-            .with_context(|| format!("{} is not a valid metrics file", run.metrics().display()))?;
-        ensure!(
-            metrics.model == "seed_cnn",
-            "{}: quantizing a {} run is not supported",
-            run_dir.display(),
-            metrics.model
-        );
-        let mut vs = VarStore::new(device);
-        let net = SeedCnn::new(&vs.root(), i64::from(metrics.config.image_size), 1);
-        checkpoint::load(&mut vs, &run.model())?;
+        let metrics = read_metrics(run_dir)?;
+        let (vs, net, _) = load_run_model(run_dir, device)?;
         Ok(FloatModel { vs, net, metrics })
     }
 
@@ -74,7 +61,10 @@ impl FloatModel {
     }
 
     pub fn export(&self) -> Result<FloatGraph> {
-        export::seed_cnn(&self.net)
+        match &self.net {
+            RunModel::SeedCnn(m) => export::seed_cnn(m),
+            RunModel::Transfer(m) => export::mobilenet_v2(&m.base, &m.head, m.image_size),
+        }
     }
 
     pub fn predict(&self, images: &DeviceImages) -> Predictions {

@@ -14,10 +14,10 @@ use super::checkpoint;
 use super::config::TrainConfig;
 use super::early_stopping::EarlyStopping;
 use super::optimizer::Optimizer;
-use crate::data::device::DeviceImages;
+use crate::data::device::Samples;
 use crate::eval::metrics::at_threshold;
 use crate::eval::predict::predict;
-use crate::models::SeedCnn;
+use crate::models::Classifier;
 
 /// One line of history.csv.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -43,7 +43,7 @@ pub struct FitOutcome {
 }
 
 /// One optimizer step on a batch; returns the mean loss and the logits.
-pub fn train_step(net: &SeedCnn, opt: &mut Optimizer, x: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
+pub fn train_step(net: &dyn Classifier, opt: &mut Optimizer, x: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
     let logits = net.forward_t(x, true).squeeze_dim(1);
     let loss = logits.binary_cross_entropy_with_logits::<Tensor>(y, None, None, Reduction::Mean);
     opt.backward_step(&loss);
@@ -51,26 +51,30 @@ pub fn train_step(net: &SeedCnn, opt: &mut Optimizer, x: &Tensor, y: &Tensor) ->
 }
 
 /// Trains `net` (whose variables live in `vs`) and leaves the final weights in `vs`.
+/// Var-store groups other than 0 learn at `cfg.lr` times their `cfg.lr_group_factors()`.
 /// `checkpoints` receives `last.safetensors` every epoch and `best.safetensors` on every
 /// improvement; `on_epoch` sees the history after each epoch (to persist it as it grows).
 pub fn fit(
-    net: &SeedCnn,
+    net: &dyn Classifier,
     vs: &mut VarStore,
-    train: &DeviceImages,
-    val: &DeviceImages,
+    train: &dyn Samples,
+    val: &dyn Samples,
     cfg: &TrainConfig,
     checkpoints: &Path,
     mut on_epoch: impl FnMut(&[EpochRecord]) -> Result<()>,
 ) -> Result<FitOutcome> {
-    let device = train.pixels.device();
+    let device = train.device();
     let mut opt = Optimizer::new(cfg.optimizer, vs, cfg.lr, cfg.momentum)?;
+    for (group, factor) in cfg.lr_group_factors() {
+        opt.set_lr_group(group, cfg.lr * factor);
+    }
     let mut stopper = EarlyStopping::new(cfg.patience);
     let best_path = checkpoints.join("best.safetensors");
     let mut history = Vec::new();
     let mut stopped_early = false;
     let started = Instant::now();
-    let n = train.len as i64;
-    let batches = (train.len as u64).div_ceil(cfg.batch_size as u64);
+    let n = train.len() as i64;
+    let batches = (train.len() as u64).div_ceil(cfg.batch_size as u64);
 
     for epoch in 1..=cfg.epochs {
         let epoch_start = Instant::now();
