@@ -67,6 +67,9 @@ pub struct ModelCard {
     pub int8_validation: CardScores,
     pub float_test: CardScores,
     pub int8_test: CardScores,
+    /// int8 test accuracy at the float model's threshold: the quantization's effect alone,
+    /// without the int8 model's own threshold choice.
+    pub int8_test_accuracy_at_float_threshold: f64,
     /// Test images on which float and int8 give the same label (each at its threshold).
     pub test_label_agreement: f64,
     /// Test images on which infer-core and the trainer's integer reference give identical

@@ -18,7 +18,7 @@ use super::pipeline::{pick_device, prepare, Prepared};
 use crate::data::cache::write_atomic;
 use crate::data::device::DeviceImages;
 use crate::eval::predict::{predict, Predictions};
-use crate::eval::{evaluate, EvalReport};
+use crate::eval::{at_threshold, evaluate, EvalReport};
 use crate::models::Classifier;
 use crate::quant::calibrate::{calibrate, Calibration};
 use crate::quant::card::{CardInput, CardOutput, CardScores, CardSplit, ModelCard};
@@ -216,6 +216,12 @@ pub fn quantize_run(opts: &QuantizeOptions, command: &str) -> Result<ModelCard> 
         int8_validation: int8_val,
         float_test: float_t,
         int8_test: int8_t,
+        int8_test_accuracy_at_float_threshold: at_threshold(
+            &int8_test.probs,
+            &int8_test.labels,
+            float_report.threshold,
+        )
+        .accuracy,
         test_label_agreement: agree as f64 / p.split.test.len().max(1) as f64,
         test_bit_exact: bit_exact,
         export_max_logit_error: export_err,
@@ -265,8 +271,10 @@ pub fn print_card(c: &ModelCard) {
         c.threshold
     );
     println!(
-        "int8 - float: {:+.2} points; same label on {:.2}% of test images; infer-core = reference on {}/{}",
+        "int8 - float: {:+.2} points ({:+.2} at the float threshold); same label on {:.2}% of test images; \
+         infer-core = reference on {}/{}",
         100.0 * (c.int8_test_accuracy - c.float_test_accuracy),
+        100.0 * (c.int8_test_accuracy_at_float_threshold - c.float_test_accuracy),
         100.0 * c.test_label_agreement,
         c.test_bit_exact,
         c.split.test_images
