@@ -353,11 +353,12 @@ fn main() -> Result<()> {
         Command::BenchInt8(a) => {
             let blob =
                 std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-            let run = a.run.or_else(|| {
-                read_card(&card_path_for(&a.model))
-                    .ok()
-                    .map(|c| PathBuf::from(c.source_run))
-                    .filter(|r| r.join("model.safetensors").exists())
+            let run = a.run.or_else(|| match read_card(&card_path_for(&a.model)) {
+                Ok(c) => Some(PathBuf::from(c.source_run)).filter(|r| r.join("model.safetensors").exists()),
+                Err(e) => {
+                    eprintln!("warning: {e:#}");
+                    None
+                }
             });
             let float = run.as_deref().map(|r| FloatModel::load(r, tch::Device::Cpu)).transpose()?;
             let b = bench_int8(&blob, float.as_ref(), a.images)?;
@@ -369,6 +370,7 @@ fn main() -> Result<()> {
                 b.macs as f64 / 1e6
             );
             println!("infer-core int8, 1 thread: {:.1} images/s", b.int8_images_per_second);
+            println!("integer reference, 1 thread: {:.1} images/s", b.reference_images_per_second);
             match b.float_images_per_second {
                 Some(f) => println!("tch float32, 1 thread, batch 1: {f:.1} images/s"),
                 None => println!("tch float32: skipped (no run folder; pass --run runs/<name>)"),

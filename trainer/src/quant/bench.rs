@@ -8,6 +8,7 @@ use anyhow::{anyhow, Result};
 use infer_core::Model;
 use tch::{Device, Kind, Tensor};
 
+use super::reference;
 use crate::run::quantize::FloatModel;
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -16,6 +17,8 @@ pub struct InferenceBench {
     pub arena_bytes: usize,
     pub macs: u64,
     pub int8_images_per_second: f64,
+    /// The trainer's integer reference (plain loops; a correctness tool, not an engine).
+    pub reference_images_per_second: f64,
     pub float_images_per_second: Option<f64>,
 }
 
@@ -34,6 +37,11 @@ pub fn bench_int8(blob: &[u8], float: Option<&FloatModel>, images: usize) -> Res
         model.run(x, &mut arena).map_err(|e| anyhow!("{e}"))?;
     }
     let int8 = inputs.len() as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for x in inputs.iter().take(10) {
+        let _ = reference::run(&model, x);
+    }
+    let reference_ips = inputs.len().min(10) as f64 / t.elapsed().as_secs_f64();
 
     let float_ips = float.map(|f| {
         let threads = tch::get_num_threads();
@@ -60,6 +68,7 @@ pub fn bench_int8(blob: &[u8], float: Option<&FloatModel>, images: usize) -> Res
         arena_bytes: model.arena_len(),
         macs: model.macs(),
         int8_images_per_second: int8,
+        reference_images_per_second: reference_ips,
         float_images_per_second: float_ips,
     })
 }
