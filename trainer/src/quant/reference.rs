@@ -229,11 +229,17 @@ fn add(x: &Act, y: &Act, d: &infer_core::AddDef) -> Act {
 /// Runs every layer of `model` on int8 `input` (NHWC, the model's input quantization) and
 /// returns the output tensor's int8 values.
 pub fn run(model: &Model<'_>, input: &[i8]) -> Vec<i8> {
+    run_layers(model, input, |_, _, _, _| ())
+}
+
+/// As [`run`], calling `observe(layer, values, shape, quant)` after every layer (to compare
+/// each int8 tensor with the float graph's, e.g. when looking for where quantization drifts).
+pub fn run_layers(model: &Model<'_>, input: &[i8], mut observe: impl FnMut(usize, &[i8], Shape, Quant)) -> Vec<i8> {
     let spec = model.input_spec();
     assert_eq!(input.len(), spec.shape.len(), "input length");
     let mut x = Act { data: input.to_vec(), shape: spec.shape, quant: spec.quant };
     let mut slots: Vec<Option<Act>> = vec![None; infer_core::MAX_SLOTS];
-    for layer in model.layers() {
+    for (index, layer) in model.layers().enumerate() {
         x = match layer {
             LayerDef::Conv2d(d) => {
                 let y = conv(
@@ -287,6 +293,7 @@ pub fn run(model: &Model<'_>, input: &[i8]) -> Vec<i8> {
                 Act { data, shape: x.shape, quant: d.output }
             }
         };
+        observe(index, &x.data, x.shape, x.quant);
     }
     x.data
 }

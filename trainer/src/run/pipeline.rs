@@ -40,12 +40,12 @@ pub fn device_name(d: Device) -> String {
     }
 }
 
-pub(crate) struct Prepared {
+pub struct Prepared {
     pub data: Dataset,
     pub split: split::Split,
 }
 
-pub(crate) fn prepare(cfg: &TrainConfig) -> Result<Prepared> {
+pub fn prepare(cfg: &TrainConfig) -> Result<Prepared> {
     let data = Dataset::load(&cfg.data, cfg.image_size, &cfg.cache_dir)?;
     let split = split::split(&data.records, cfg.protocol, cfg.seed, cfg.val_fraction)
         .with_context(|| format!("cannot split the images under {}", cfg.data.display()))?;

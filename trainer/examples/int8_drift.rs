@@ -1,0 +1,48 @@
+//! Where does an int8 blob drift from its float model? For a run and its blob, prints per
+//! layer the mean and RMS of (dequantized int8 − float graph) over validation images, in
+//! units of that tensor's scale, and the mean logit shift.
+//!
+//! `cargo run --release -p trainer --example int8_drift -- runs/<name> models/<name>.int8.postcard [images]`
+
+use anyhow::Result;
+use infer_core::Model;
+use trainer::quant::evaluate::pixels_to_q;
+use trainer::quant::float_exec::TchGraph;
+use trainer::quant::reference;
+use trainer::run::pipeline::prepare;
+use trainer::run::quantize::FloatModel;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let (run, blob) = (&args[1], &args[2]);
+    let n: usize = args.get(3).map_or(Ok(16), |s| s.parse())?;
+    let float = FloatModel::load(run.as_ref(), tch::Device::Cpu)?;
+    let p = prepare(float.config())?;
+    let graph = float.export()?;
+    let tg = TchGraph::new(&graph, tch::Device::Cpu);
+    let bytes = std::fs::read(blob)?;
+    let model = Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let layers = graph.layers.len();
+    let (mut sum, mut sq, mut count) = (vec![0f64; layers], vec![0f64; layers], vec![0f64; layers]);
+    let mut names = vec![String::new(); layers];
+    for &i in p.split.val.iter().take(n) {
+        let px = tch::Tensor::from_slice(p.data.image(i)).view([1, 1, p.data.size as i64, p.data.size as i64]);
+        let mut float_out = Vec::new();
+        let _ = tg.run(&tg.input_from_pixels(&px), |_, t| float_out.push(t.permute([0, 2, 3, 1]).flatten(0, -1)));
+        reference::run_layers(&model, &pixels_to_q(p.data.image(i)), |l, q, _shape, quant| {
+            let f = Vec::<f32>::try_from(&float_out[l]).expect("floats");
+            for (&v, &fv) in q.iter().zip(&f) {
+                let d = (f64::from(i32::from(v) - i32::from(quant.zero_point)) * f64::from(quant.scale) - f64::from(fv))
+                    / f64::from(quant.scale);
+                sum[l] += d;
+                sq[l] += d * d;
+                count[l] += 1.0;
+            }
+            names[l] = graph.layers[l].kind_name().to_string();
+        });
+    }
+    for l in 0..layers {
+        println!("{l:3} {:<10} mean {:+8.3} rms {:8.3} (scale steps)", names[l], sum[l] / count[l], (sq[l] / count[l]).sqrt());
+    }
+    Ok(())
+}
