@@ -36,7 +36,7 @@ enum Command {
     /// Train the seed CNN or MobileNetV2 transfer model, pick the decision threshold on
     /// validation, measure it on test, and write runs/<name>/ (metrics.json, history.csv,
     /// model.safetensors, plots).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Measure a finished run again (same split and threshold rule) and write eval.json.
     Eval(EvalArgs),
     /// Show how a protocol splits the data (images per kind and patients per side), as JSON.

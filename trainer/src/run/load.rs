@@ -26,7 +26,7 @@ use crate::train::{checkpoint, TrainConfig};
 pub enum RunModel {
     SeedCnn(SeedCnn),
     /// MobileNetV2 base + dense head; every base feature is frozen (inference).
-    Transfer(TransferModel),
+    Transfer(Box<TransferModel>),
 }
 
 impl Classifier for RunModel {
@@ -66,7 +66,7 @@ pub fn load_run_model(run_dir: &Path, device: Device) -> Result<(VarStore, RunMo
             let config = Config { width: cfg.width, norm, classes: None };
             let mut m = TransferModel::new(&vs.root(), config, cfg.head_dropout, cfg.image_size as i64);
             m.base.set_trainable_blocks(0);
-            RunModel::Transfer(m)
+            RunModel::Transfer(Box::new(m))
         }
     };
     checkpoint::load(&mut vs, &file)?;
