@@ -26,13 +26,16 @@ fn main() -> Result<()> {
     let (mut sum, mut sq, mut count) = (vec![0f64; layers], vec![0f64; layers], vec![0f64; layers]);
     let mut names = vec![String::new(); layers];
     for &i in p.split.val.iter().take(n) {
-        let px = tch::Tensor::from_slice(p.data.image(i)).view([1, 1, p.data.size as i64, p.data.size as i64]);
+        let px =
+            tch::Tensor::from_slice(p.data.image(i)).view([1, 1, p.data.size as i64, p.data.size as i64]);
         let mut float_out = Vec::new();
-        let _ = tg.run(&tg.input_from_pixels(&px), |_, t| float_out.push(t.permute([0, 2, 3, 1]).flatten(0, -1)));
+        let _ =
+            tg.run(&tg.input_from_pixels(&px), |_, t| float_out.push(t.permute([0, 2, 3, 1]).flatten(0, -1)));
         reference::run_layers(&model, &pixels_to_q(p.data.image(i)), |l, q, _shape, quant| {
             let f = Vec::<f32>::try_from(&float_out[l]).expect("floats");
             for (&v, &fv) in q.iter().zip(&f) {
-                let d = (f64::from(i32::from(v) - i32::from(quant.zero_point)) * f64::from(quant.scale) - f64::from(fv))
+                let d = (f64::from(i32::from(v) - i32::from(quant.zero_point)) * f64::from(quant.scale)
+                    - f64::from(fv))
                     / f64::from(quant.scale);
                 sum[l] += d;
                 sq[l] += d * d;
@@ -42,7 +45,12 @@ fn main() -> Result<()> {
         });
     }
     for l in 0..layers {
-        println!("{l:3} {:<10} mean {:+8.3} rms {:8.3} (scale steps)", names[l], sum[l] / count[l], (sq[l] / count[l]).sqrt());
+        println!(
+            "{l:3} {:<10} mean {:+8.3} rms {:8.3} (scale steps)",
+            names[l],
+            sum[l] / count[l],
+            (sq[l] / count[l]).sqrt()
+        );
     }
     Ok(())
 }

@@ -118,6 +118,10 @@ struct QuantizeArgs {
     /// Use the CPU even when a CUDA GPU is available
     #[arg(long)]
     cpu: bool,
+    /// Skip the final layer's bias correction (by default the mean int8 − float logit on
+    /// the calibration images is removed from the last bias)
+    #[arg(long)]
+    no_bias_correction: bool,
 }
 
 #[derive(Args)]
@@ -336,6 +340,7 @@ fn main() -> Result<()> {
                 calibration_images: a.calibration_images,
                 data: a.data,
                 cpu: a.cpu,
+                bias_correction: !a.no_bias_correction,
             };
             quantize_run(&opts, &command_line)?;
         }

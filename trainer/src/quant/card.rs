@@ -59,6 +59,10 @@ pub struct ModelCard {
     pub split: CardSplit,
     pub calibration: Calibration,
     pub calibration_images: usize,
+    /// Mean int8 − float logit on the calibration images that was removed from the last
+    /// layer's bias (None: no bias correction).
+    #[serde(default)]
+    pub logit_bias_correction: Option<Vec<f32>>,
     pub float_test_accuracy: f64,
     pub int8_test_accuracy: f64,
     pub float_test_auc: Option<f64>,

@@ -234,7 +234,11 @@ pub fn run(model: &Model<'_>, input: &[i8]) -> Vec<i8> {
 
 /// As [`run`], calling `observe(layer, values, shape, quant)` after every layer (to compare
 /// each int8 tensor with the float graph's, e.g. when looking for where quantization drifts).
-pub fn run_layers(model: &Model<'_>, input: &[i8], mut observe: impl FnMut(usize, &[i8], Shape, Quant)) -> Vec<i8> {
+pub fn run_layers(
+    model: &Model<'_>,
+    input: &[i8],
+    mut observe: impl FnMut(usize, &[i8], Shape, Quant),
+) -> Vec<i8> {
     let spec = model.input_spec();
     assert_eq!(input.len(), spec.shape.len(), "input length");
     let mut x = Act { data: input.to_vec(), shape: spec.shape, quant: spec.quant };
