@@ -124,7 +124,7 @@ fn conv_unit(unit: &ConvUnit, norm: Norm, h: u16, w: u16, stem_offset: Option<f6
             Some(offset) => {
                 // The stem sees the grey image three times: one channel with the summed filter.
                 let summed = weights.sum_dim_intlist([1i64].as_slice(), true, Kind::Float);
-                bias = bias + summed.sum_dim_intlist([1i64, 2, 3].as_slice(), false, Kind::Float) * offset;
+                bias += summed.sum_dim_intlist([1i64, 2, 3].as_slice(), false, Kind::Float) * offset;
                 summed
             }
             None => weights,
