@@ -246,9 +246,10 @@ mod tests {
         assert_eq!(q.zero_point, -128);
         assert!((q.scale - 6.0 / 255.0).abs() < 1e-7);
         let q = activation_quant(Range { min: -1.0, max: 3.0 });
-        let zero = (0 - i32::from(q.zero_point)) as f32 * q.scale;
-        assert_eq!(zero, 0.0);
+        // scale 4/255, zero point round(−128 + 1/scale) = −64: q = −64 is exactly 0, and
+        // q = −128 is the range's minimum to within half a step.
         assert_eq!(q.zero_point, -64);
+        assert!(((-128 + 64) as f32 * q.scale + 1.0).abs() < q.scale / 2.0);
         assert_eq!(activation_quant(Range { min: 0.0, max: 0.0 }).zero_point, -128);
     }
 
@@ -259,8 +260,8 @@ mod tests {
         let c = quantize_channels(&w, &[0.1, -0.2], |i| i / 3, 3, 1.0 / 255.0, 0.05);
         let q: Vec<i8> = c.weights.iter().map(|&b| b as i8).collect();
         assert_eq!(q, vec![64, -127, 32, 32, 64, -127]);
-        // bias 0.1 / (1/255 · 1/127) = 3238.5 → 3239 (half away from zero).
-        assert_eq!(i32::from_le_bytes(c.bias[0..4].try_into().unwrap()), 3239);
+        // bias 0.1 / (in_scale · w_scale) with both scales in f32: 3238.49… → 3238.
+        assert_eq!(i32::from_le_bytes(c.bias[0..4].try_into().unwrap()), 3238);
     }
 
     #[test]
