@@ -2,9 +2,10 @@
 //! are learnable (pneumonia images are brighter), on the CPU: the run folder holds every file,
 //! the network actually learns, and early stopping restores the best epoch.
 
+mod common;
+
 use std::path::Path;
 
-use image::{GrayImage, ImageFormat, Luma};
 use trainer::data::Protocol;
 use trainer::run::metrics_file::MetricsFile;
 use trainer::run::pipeline::{eval_run, train_run};
@@ -12,35 +13,7 @@ use trainer::train::{OptimizerKind, TrainConfig};
 
 /// 1,050 images of 525 patients, a fifth of them in the official test split.
 fn make_learnable_layout(root: &Path) {
-    for split in ["train", "test"] {
-        for class in ["NORMAL", "PNEUMONIA"] {
-            std::fs::create_dir_all(root.join(split).join(class)).unwrap();
-        }
-    }
-    for i in 0..525u32 {
-        let split = if i % 5 == 0 { "test" } else { "train" };
-        // Two images per patient, distinct content (noise pattern depends on i and j).
-        for j in 0..2u32 {
-            let (kind, base) = match i % 3 {
-                0 => ("normal", 60u32),
-                1 => ("bacteria", 170),
-                _ => ("virus", 150),
-            };
-            let mut img = GrayImage::from_fn(12, 12, |x, y| {
-                Luma([(base + (x * 7 + y * 13 + i * 31 + j * 17) % 40) as u8])
-            });
-            // Three pixels make every image's content unique, so no two patients merge.
-            img.put_pixel(0, 0, Luma([(i % 256) as u8]));
-            img.put_pixel(1, 0, Luma([(i / 256) as u8]));
-            img.put_pixel(2, 0, Luma([j as u8]));
-            let path = if kind == "normal" {
-                root.join(format!("{split}/NORMAL/IM-{i:04}-{j:04}.png"))
-            } else {
-                root.join(format!("{split}/PNEUMONIA/person{i}_{kind}_{j}.png"))
-            };
-            img.save_with_format(path, ImageFormat::Png).unwrap();
-        }
-    }
+    common::make_learnable_layout(root, &common::Layout { patients: 525, side: 12, bases: [60, 170, 150] });
 }
 
 #[test]

@@ -4,9 +4,10 @@
 //! size, width and weights, the full model of a finished run (rebuilt by `load_run_model`)
 //! equals head(cached features), and a fine-tune run updates the top of the base only.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use image::{GrayImage, ImageFormat, Luma};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 use trainer::data::{Dataset, Protocol};
@@ -32,33 +33,7 @@ fn w035() -> PathBuf {
 
 /// 840 images of 420 patients, a fifth of them in the official test split.
 fn make_learnable_layout(root: &Path) {
-    for split in ["train", "test"] {
-        for class in ["NORMAL", "PNEUMONIA"] {
-            std::fs::create_dir_all(root.join(split).join(class)).unwrap();
-        }
-    }
-    for i in 0..420u32 {
-        let split = if i % 5 == 0 { "test" } else { "train" };
-        for j in 0..2u32 {
-            let (kind, base) = match i % 3 {
-                0 => ("normal", 50u32),
-                1 => ("bacteria", 180),
-                _ => ("virus", 160),
-            };
-            let mut img = GrayImage::from_fn(32, 32, |x, y| {
-                Luma([(base + (x * 7 + y * 13 + i * 31 + j * 17) % 40) as u8])
-            });
-            img.put_pixel(0, 0, Luma([(i % 256) as u8]));
-            img.put_pixel(1, 0, Luma([(i / 256) as u8]));
-            img.put_pixel(2, 0, Luma([j as u8]));
-            let path = if kind == "normal" {
-                root.join(format!("{split}/NORMAL/IM-{i:04}-{j:04}.png"))
-            } else {
-                root.join(format!("{split}/PNEUMONIA/person{i}_{kind}_{j}.png"))
-            };
-            img.save_with_format(path, ImageFormat::Png).unwrap();
-        }
-    }
+    common::make_learnable_layout(root, &common::Layout { patients: 420, side: 32, bases: [50, 180, 160] });
 }
 
 fn config(tmp: &Path, name: &str, mode: TransferMode) -> TrainConfig {

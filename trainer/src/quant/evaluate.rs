@@ -90,3 +90,14 @@ pub fn to_predictions(
         / probs.len().max(1) as f64;
     Predictions { probs, labels, loss }
 }
+
+/// Share of images on which two models give the same label, each at its own threshold.
+pub fn label_agreement(a: &Predictions, threshold_a: f64, b: &Predictions, threshold_b: f64) -> f64 {
+    let same = a
+        .probs
+        .iter()
+        .zip(&b.probs)
+        .filter(|(&x, &y)| (f64::from(x) >= threshold_a) == (f64::from(y) >= threshold_b))
+        .count();
+    same as f64 / a.probs.len().max(1) as f64
+}

@@ -22,7 +22,7 @@ use crate::eval::{at_threshold, evaluate, EvalReport};
 use crate::models::Classifier;
 use crate::quant::calibrate::{calibrate, Calibration};
 use crate::quant::card::{CardInput, CardOutput, CardScores, CardSplit, ModelCard};
-use crate::quant::evaluate::{run_engine, run_reference, to_predictions};
+use crate::quant::evaluate::{label_agreement, run_engine, run_reference, to_predictions};
 use crate::quant::export;
 use crate::quant::float_exec::TchGraph;
 use crate::quant::graph::{FloatGraph, FloatLayer};
@@ -115,14 +115,9 @@ fn correct_last_bias(graph: &mut FloatGraph, shift: &[f32]) -> Result<()> {
     }
 }
 
-/// `[n, 1, s, s]` u8 pixels of `indices`.
+/// `[n, 1, s, s]` u8 pixels of `indices` (on the CPU; the graph moves them).
 fn pixel_batch(p: &Prepared, indices: &[usize]) -> Tensor {
-    let s = p.data.size as i64;
-    let mut px = Vec::with_capacity(indices.len() * (s * s) as usize);
-    for &i in indices {
-        px.extend_from_slice(p.data.image(i));
-    }
-    Tensor::from_slice(&px).view([indices.len() as i64, 1, s, s])
+    DeviceImages::new(&p.data, indices, Device::Cpu).pixels
 }
 
 fn scores(r: &EvalReport) -> (CardScores, CardScores) {
@@ -197,7 +192,8 @@ pub fn quantize_run(opts: &QuantizeOptions, command: &str) -> Result<ModelCard> 
     // Float and int8 on validation (threshold) and test (measured once).
     let val_images = DeviceImages::new(&p.data, &p.split.val, device);
     let test_images = DeviceImages::new(&p.data, &p.split.test, device);
-    let float_report = evaluate(&float.predict(&val_images), &float.predict(&test_images));
+    let float_test = float.predict(&test_images);
+    let float_report = evaluate(&float.predict(&val_images), &float_test);
     eprintln!(
         "running infer-core and the integer reference on {} + {} images",
         p.split.val.len(),
@@ -207,20 +203,9 @@ pub fn quantize_run(opts: &QuantizeOptions, command: &str) -> Result<ModelCard> 
     let test_out = run_engine(&model, &p.data, &p.split.test)?;
     let test_ref = run_reference(&model, &p.data, &p.split.test);
     let bit_exact = test_out.iter().zip(&test_ref).filter(|(a, b)| a == b).count();
-    let int8_report = evaluate(
-        &to_predictions(&model, &val_out, &p.data, &p.split.val),
-        &to_predictions(&model, &test_out, &p.data, &p.split.test),
-    );
     let int8_test = to_predictions(&model, &test_out, &p.data, &p.split.test);
-    let float_test = float.predict(&test_images);
-    let agree = float_test
-        .probs
-        .iter()
-        .zip(&int8_test.probs)
-        .filter(|(&f, &q)| {
-            (f64::from(f) >= float_report.threshold) == (f64::from(q) >= int8_report.threshold)
-        })
-        .count();
+    let int8_report = evaluate(&to_predictions(&model, &val_out, &p.data, &p.split.val), &int8_test);
+    let agree = label_agreement(&float_test, float_report.threshold, &int8_test, int8_report.threshold);
 
     std::fs::create_dir_all(&opts.out_dir)
         .with_context(|| format!("cannot create {}", opts.out_dir.display()))?;
@@ -277,7 +262,7 @@ pub fn quantize_run(opts: &QuantizeOptions, command: &str) -> Result<ModelCard> 
             float_report.threshold,
         )
         .accuracy,
-        test_label_agreement: agree as f64 / p.split.test.len().max(1) as f64,
+        test_label_agreement: agree,
         test_bit_exact: bit_exact,
         export_max_logit_error: export_err,
         blob: blob_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),

@@ -15,7 +15,7 @@ use crate::data::device::DeviceImages;
 use crate::eval::metrics::{at_threshold, roc_auc};
 use crate::eval::predict::Predictions;
 use crate::quant::card::ModelCard;
-use crate::quant::evaluate::{run_engine, run_reference, to_predictions};
+use crate::quant::evaluate::{label_agreement, run_engine, run_reference, to_predictions};
 use crate::train::TrainConfig;
 
 pub struct ValidateOptions {
@@ -112,13 +112,7 @@ pub fn validate_int8(opts: &ValidateOptions) -> Result<Validation> {
             let float = FloatModel::load(&run, device)?;
             let f = float.predict(&DeviceImages::new(&p.data, test, device));
             let acc = line("float (tch)", &f, card.float_threshold);
-            let same = f
-                .probs
-                .iter()
-                .zip(&int8.probs)
-                .filter(|(&a, &b)| (f64::from(a) >= card.float_threshold) == (f64::from(b) >= card.threshold))
-                .count();
-            (Some(acc), Some(same as f64 / test.len().max(1) as f64))
+            (Some(acc), Some(label_agreement(&f, card.float_threshold, &int8, card.threshold)))
         }
         None => {
             println!("float (tch)       skipped: no run folder (pass --run runs/<name>)");

@@ -1,0 +1,45 @@
+//! A generated Kaggle-layout data set whose classes are learnable (pneumonia images are
+//! brighter), shared by the end-to-end tests.
+
+use std::path::Path;
+
+use image::{GrayImage, ImageFormat, Luma};
+
+/// The shape of a generated set: two images per patient, a fifth of the patients in the
+/// official test split, patient `i` of kind normal / bacterial / viral by `i % 3`.
+pub struct Layout {
+    pub patients: u32,
+    /// Side of each square PNG.
+    pub side: u32,
+    /// Base grey level of normal, bacterial and viral images (plus a 0..40 pattern).
+    pub bases: [u32; 3],
+}
+
+pub fn make_learnable_layout(root: &Path, layout: &Layout) {
+    for split in ["train", "test"] {
+        for class in ["NORMAL", "PNEUMONIA"] {
+            std::fs::create_dir_all(root.join(split).join(class)).unwrap();
+        }
+    }
+    for i in 0..layout.patients {
+        let split = if i % 5 == 0 { "test" } else { "train" };
+        // Two images per patient, distinct content (noise pattern depends on i and j).
+        for j in 0..2u32 {
+            let kind = ["normal", "bacteria", "virus"][(i % 3) as usize];
+            let base = layout.bases[(i % 3) as usize];
+            let mut img = GrayImage::from_fn(layout.side, layout.side, |x, y| {
+                Luma([(base + (x * 7 + y * 13 + i * 31 + j * 17) % 40) as u8])
+            });
+            // Three pixels make every image's content unique, so no two patients merge.
+            img.put_pixel(0, 0, Luma([(i % 256) as u8]));
+            img.put_pixel(1, 0, Luma([(i / 256) as u8]));
+            img.put_pixel(2, 0, Luma([j as u8]));
+            let path = if kind == "normal" {
+                root.join(format!("{split}/NORMAL/IM-{i:04}-{j:04}.png"))
+            } else {
+                root.join(format!("{split}/PNEUMONIA/person{i}_{kind}_{j}.png"))
+            };
+            img.save_with_format(path, ImageFormat::Png).unwrap();
+        }
+    }
+}
