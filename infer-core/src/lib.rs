@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod blob;
+mod chain;
 mod crc32;
 pub mod error;
 mod model;
@@ -24,10 +25,11 @@ mod validate;
 #[cfg(feature = "std")]
 pub use blob::{i32_le_bytes, i8_bytes, to_blob};
 pub use blob::{write_blob, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use chain::output_spec;
 pub use crc32::crc32;
 pub use error::{Error, Problem};
 pub use model::{Model, MAX_LAYERS};
-pub use output::Output;
+pub use output::{sigmoid, Output};
 pub use prepare::{MAX_SLOTS, MAX_TENSOR_LEN};
 pub use schema::{
     Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, ModelDef, Multiplier,

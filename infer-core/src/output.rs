@@ -43,14 +43,12 @@ impl<'r> Output<'r> {
 
     /// `(q − zero_point) · scale` of value `i`.
     pub fn dequantize(&self, i: usize) -> Option<f32> {
-        let q = self.get(i)?;
-        Some((i32::from(q) - i32::from(self.spec.quant.zero_point)) as f32 * self.spec.quant.scale)
+        Some(self.spec.quant.dequantize(self.get(i)?))
     }
 
     /// Logistic sigmoid of dequantized value `i` (a one-unit head's probability).
     pub fn sigmoid(&self, i: usize) -> Option<f32> {
-        let x = self.dequantize(i)?;
-        Some(1.0 / (1.0 + libm::expf(-x)))
+        Some(sigmoid(self.dequantize(i)?))
     }
 
     /// Probability of the positive class for a one-unit sigmoid head.
@@ -82,6 +80,11 @@ impl<'r> Output<'r> {
         }
         best.map(|(i, _)| i)
     }
+}
+
+/// The logistic function `1 / (1 + e^−x)`: a one-unit head's logit → probability.
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + libm::expf(-x))
 }
 
 #[cfg(test)]

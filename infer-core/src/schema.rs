@@ -38,6 +38,13 @@ pub struct Quant {
     pub zero_point: i8,
 }
 
+impl Quant {
+    /// The real value of int8 `q`: `(q − zero_point) · scale`.
+    pub fn dequantize(&self, q: i8) -> f32 {
+        (i32::from(q) - i32::from(self.zero_point)) as f32 * self.scale
+    }
+}
+
 /// A tensor's shape and quantization (model input and output declarations).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
 pub struct TensorSpec {

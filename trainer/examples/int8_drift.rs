@@ -8,16 +8,16 @@ use anyhow::Result;
 use infer_core::Model;
 use trainer::quant::evaluate::pixels_to_q;
 use trainer::quant::float_exec::TchGraph;
+use trainer::data::SplitData;
 use trainer::quant::reference;
-use trainer::run::pipeline::prepare;
-use trainer::run::quantize::FloatModel;
+use trainer::quant::FloatModel;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (run, blob) = (&args[1], &args[2]);
     let n: usize = args.get(3).map_or(Ok(16), |s| s.parse())?;
     let float = FloatModel::load(run.as_ref(), tch::Device::Cpu)?;
-    let p = prepare(float.config())?;
+    let p = SplitData::load(&float.config().split_spec())?;
     let graph = float.export()?;
     let tg = TchGraph::new(&graph, tch::Device::Cpu);
     let bytes = std::fs::read(blob)?;
@@ -34,9 +34,7 @@ fn main() -> Result<()> {
         reference::run_layers(&model, &pixels_to_q(p.data.image(i)), |l, q, _shape, quant| {
             let f = Vec::<f32>::try_from(&float_out[l]).expect("floats");
             for (&v, &fv) in q.iter().zip(&f) {
-                let d = (f64::from(i32::from(v) - i32::from(quant.zero_point)) * f64::from(quant.scale)
-                    - f64::from(fv))
-                    / f64::from(quant.scale);
+                let d = (f64::from(quant.dequantize(v)) - f64::from(fv)) / f64::from(quant.scale);
                 sum[l] += d;
                 sq[l] += d * d;
                 count[l] += 1.0;

@@ -33,9 +33,7 @@ impl BenchModel {
         match self {
             BenchModel::SeedCnn => Box::new(SeedCnn::new(&vs.root(), image_size, 1)),
             BenchModel::MobileNetV2 { width, trainable_blocks } => {
-                let norm = if width == 1.0 { Norm::Folded } else { Config::KERAS_0_35_BN.norm };
-                let mut m =
-                    TransferModel::new(&vs.root(), Config { width, norm, classes: None }, 0.2, image_size);
+                let mut m = TransferModel::new(&vs.root(), Config::shipped_base(width), 0.2, image_size);
                 m.base.set_trainable_blocks(trainable_blocks);
                 Box::new(m)
             }

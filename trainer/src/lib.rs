@@ -10,3 +10,4 @@ pub mod models;
 pub mod quant;
 pub mod run;
 pub mod train;
+pub mod util;

@@ -5,17 +5,17 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use trainer::bench::{bench, BenchModel};
 use trainer::data::{kaggle, split, warn_skipped, Protocol};
 use trainer::quant::bench::bench_int8;
 use trainer::quant::calibrate::Calibration;
-use trainer::run::pipeline::{eval_run, pick_device, train_run};
-use trainer::run::quantize::FloatModel;
-use trainer::run::quantize::{quantize_run, QuantizeOptions};
-use trainer::run::validate_int8::{card_path_for, read_card, validate_int8, ValidateOptions};
-use trainer::train::config::{ModelKind, TransferMode};
-use trainer::train::{OptimizerKind, TrainConfig};
+use trainer::quant::card::{card_path_for, read_card};
+use trainer::quant::{quantize_run, validate_int8, FloatModel, QuantizeOptions, ValidateOptions};
+use trainer::run::{eval_run, train_run};
+use trainer::train::config::ModelKind;
+use trainer::train::TrainConfig;
+use trainer::util::device::pick_device;
 
 #[derive(Parser)]
 #[command(
@@ -126,133 +126,11 @@ struct QuantizeArgs {
 
 #[derive(Args)]
 struct TrainArgs {
-    /// JSON file with any of the settings below (see experiments/); flags given here win.
+    /// JSON file with any of the settings below (see experiments/); options typed here win
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The chest_xray folder in the Kaggle layout: {train,val,test}/{NORMAL,PNEUMONIA}/*.jpeg
-    /// [default: ../shared/data/chest_xray]
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Name of the run folder under --runs-dir [default: built from the settings]
-    #[arg(long)]
-    name: Option<String>,
-    /// Where run folders go [default: runs]
-    #[arg(long)]
-    runs_dir: Option<PathBuf>,
-    /// Where decoded images are cached between runs [default: .cache]
-    #[arg(long)]
-    cache_dir: Option<PathBuf>,
-    /// official: test on the official 624-image test split; pooled: pool all images and split
-    /// 60/20/20 by patient, like the seed report but without its patient leak [default: pooled]
-    #[arg(long, value_enum)]
-    protocol: Option<Protocol>,
-    /// Seed for the split, initial weights, shuffling and dropout [default: 42]
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Official protocol only: share of the training patients held out for validation [default: 0.1]
-    #[arg(long)]
-    val_fraction: Option<f64>,
-    /// Images are squashed to this many pixels square (the seed used 180; 128 is ~2× faster
-    /// on a CPU) [default: 180 for seed_cnn, 224 for mobilenet_v2]
-    #[arg(long)]
-    image_size: Option<u32>,
-    /// Optimizer [default: adagrad, the seed's]
-    #[arg(long, value_enum)]
-    optimizer: Option<OptimizerKind>,
-    /// Learning rate [default: 0.01]
-    #[arg(long)]
-    lr: Option<f64>,
-    /// Momentum for --optimizer momentum [default: 0.9]
-    #[arg(long)]
-    momentum: Option<f64>,
-    /// Passes over the training images [default: 10]
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Images per optimizer step [default: 20]
-    #[arg(long)]
-    batch_size: Option<usize>,
-    /// Early stopping: stop after this many epochs without a lower validation loss and keep
-    /// the best epoch's weights [default: off, train every epoch and keep the last]
-    #[arg(long)]
-    patience: Option<usize>,
-    /// Train on the CPU even when a CUDA GPU is available
-    #[arg(long)]
-    cpu: bool,
-    /// seed_cnn: the seed's CNN from scratch; mobilenet_v2: ImageNet MobileNetV2 base →
-    /// global average pool → dropout → dense, on the grey image repeated to RGB in [-1, 1]
-    /// [default: seed_cnn]
-    #[arg(long, value_enum)]
-    model: Option<ModelKind>,
-    /// MobileNetV2 width multiplier: 1.0 or 0.35 have weights in ../shared/weights (others
-    /// need --weights) [default: 1.0]
-    #[arg(long)]
-    width: Option<f64>,
-    /// MobileNetV2: frozen (base never updated; its pooled features are computed once per
-    /// image set, cached in --cache-dir, and only the head trains) or finetune (the top
-    /// --trainable-blocks of the base train too, at --base-lr-factor × --lr) [default: frozen]
-    #[arg(long, value_enum)]
-    mode: Option<TransferMode>,
-    /// MobileNetV2 ImageNet weights (safetensors, torchvision names; see WEIGHTS.md)
-    /// [default: the file for --width in ../shared/weights]
-    #[arg(long)]
-    weights: Option<PathBuf>,
-    /// Fine-tune: how many of the base's 19 features train, counted from the top
-    /// (2: features.17 and the last 1×1 conv; 18: every inverted residual) [default: 4]
-    #[arg(long)]
-    trainable_blocks: Option<usize>,
-    /// Fine-tune: the base's learning rate is --lr times this [default: 0.1]
-    #[arg(long)]
-    base_lr_factor: Option<f64>,
-    /// MobileNetV2: dropout on the pooled features before the dense head [default: 0.2]
-    #[arg(long)]
-    head_dropout: Option<f64>,
-}
-
-impl TrainArgs {
-    fn into_config(self) -> Result<TrainConfig> {
-        let (mut c, file_sets_size) = match &self.config {
-            Some(p) => (TrainConfig::from_file(p)?, TrainConfig::file_sets(p, "image_size")?),
-            None => (TrainConfig::default(), false),
-        };
-        macro_rules! set {
-            ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
-        }
-        set!(
-            data,
-            runs_dir,
-            cache_dir,
-            protocol,
-            seed,
-            val_fraction,
-            image_size,
-            optimizer,
-            lr,
-            momentum,
-            epochs,
-            batch_size,
-            model,
-            width,
-            mode,
-            trainable_blocks,
-            base_lr_factor,
-            head_dropout
-        );
-        if self.weights.is_some() {
-            c.weights = self.weights;
-        }
-        if self.image_size.is_none() && !file_sets_size && c.model == ModelKind::MobilenetV2 {
-            // The bases were trained at 224 px.
-            c.image_size = 224;
-        }
-        if self.name.is_some() {
-            c.name = self.name;
-        }
-        if self.patience.is_some() {
-            c.patience = self.patience;
-        }
-        c.cpu |= self.cpu;
-        Ok(c)
-    }
+    #[command(flatten)]
+    settings: TrainConfig,
 }
 
 #[derive(Args)]
@@ -314,9 +192,14 @@ struct BenchArgs {
 
 fn main() -> Result<()> {
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
-    match Cli::parse().command {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
+    match cli.command {
         Command::Train(a) => {
-            train_run(&a.into_config()?, &command_line)?;
+            // The subcommand's matches say which options were typed (they beat the file).
+            let typed = matches.subcommand_matches("train").context("train options")?;
+            let cfg = TrainConfig::from_command_line(a.settings, a.config.as_deref(), typed)?;
+            train_run(&cfg, &command_line)?;
         }
         Command::Eval(a) => {
             eval_run(&a.run, a.data.as_deref(), a.cpu)?;
@@ -366,20 +249,7 @@ fn main() -> Result<()> {
                 }
             });
             let float = run.as_deref().map(|r| FloatModel::load(r, tch::Device::Cpu)).transpose()?;
-            let b = bench_int8(&blob, float.as_ref(), a.images)?;
-            println!(
-                "{}: blob {} bytes, arena {} bytes, {:.1} M MAC/image",
-                a.model.display(),
-                b.blob_bytes,
-                b.arena_bytes,
-                b.macs as f64 / 1e6
-            );
-            println!("infer-core int8, 1 thread: {:.1} images/s", b.int8_images_per_second);
-            println!("integer reference, 1 thread: {:.1} images/s", b.reference_images_per_second);
-            match b.float_images_per_second {
-                Some(f) => println!("tch float32, 1 thread, batch 1: {f:.1} images/s"),
-                None => println!("tch float32: skipped (no run folder; pass --run runs/<name>)"),
-            }
+            bench_int8(&blob, float.as_ref(), a.images)?.print(&a.model.display().to_string());
         }
         Command::Bench(a) => {
             let model = match a.model {

@@ -50,7 +50,7 @@ fn pixels_of(batch: &Tensor, i: i64) -> Vec<u8> {
 fn quantize_and_compare(graph: &FloatGraph, calib: &Tensor, images: &Tensor, method: Calibration) -> f64 {
     let tg = TchGraph::new(graph, Device::Cpu);
     let ranges = calibrate(graph, &tg, calib.split(8, 0).into_iter(), method);
-    let blob = QuantModel::new(graph, &ranges).unwrap().blob().unwrap();
+    let blob = QuantModel::new(graph.clone(), &ranges).unwrap().blob().unwrap();
     let model = Model::from_bytes(&blob).unwrap();
     let q = model.output_spec().quant;
     let float = tg.run(&tg.input_from_pixels(images), |_, _| ()).flatten(1, -1);
@@ -62,7 +62,7 @@ fn quantize_and_compare(graph: &FloatGraph, calib: &Tensor, images: &Tensor, met
         let reference = reference::run(&model, &input);
         assert_eq!(engine, reference, "image {i}: infer-core and the integer reference differ");
         for (j, &v) in engine.iter().enumerate() {
-            let deq = f64::from(i32::from(v) - i32::from(q.zero_point)) * f64::from(q.scale);
+            let deq = f64::from(q.dequantize(v));
             let f = float.double_value(&[i, j as i64]);
             worst = worst.max((deq - f).abs() / f64::from(q.scale));
         }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use trainer::data::Protocol;
 use trainer::run::metrics_file::MetricsFile;
-use trainer::run::pipeline::{eval_run, train_run};
+use trainer::run::{eval_run, train_run};
 use trainer::train::{OptimizerKind, TrainConfig};
 
 /// 1,050 images of 525 patients, a fifth of them in the official test split.

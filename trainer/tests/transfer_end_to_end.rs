@@ -14,7 +14,7 @@ use trainer::data::{Dataset, Protocol};
 use trainer::models::mobilenet_v2::{Config, MobileNetV2};
 use trainer::models::transfer::features::{load_or_extract, FeatureKey};
 use trainer::models::{Classifier, FeatureHead};
-use trainer::run::pipeline::{eval_run, train_run};
+use trainer::run::{eval_run, train_run};
 use trainer::run::{load_run_model, RunModel};
 use trainer::train::config::{ModelKind, TransferMode};
 use trainer::train::{OptimizerKind, TrainConfig};

@@ -8,13 +8,15 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::decode::decode_grey_square;
-use super::kaggle::{hex, Scan, Skipped};
+use super::kaggle::{Scan, Skipped};
+use crate::util::fs::write_atomic;
+use crate::util::hash::hex;
+use crate::util::progress;
 
 /// Pixels of all scanned images (failed ones are zero-filled and flagged).
 pub struct Decoded {
@@ -106,11 +108,7 @@ fn try_load(scan: &Scan, size: u32, bin: &Path, json: &Path) -> Result<Option<De
 
 fn decode_all(scan: &Scan, size: u32) -> Decoded {
     let per = (size * size) as usize;
-    let bar = ProgressBar::new(scan.images.len() as u64).with_style(
-        ProgressStyle::with_template("decoding {pos}/{len} images [{bar:30}] {per_sec} eta {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
-    );
+    let bar = progress::bar(scan.images.len() as u64, "decoding", "images");
     let results: Vec<Result<Vec<u8>, String>> = scan
         .images
         .par_iter()
@@ -142,15 +140,3 @@ fn decode_all(scan: &Scan, size: u32) -> Decoded {
     Decoded { size, pixels, ok, failures }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so the
-/// file is either the old one or the complete new one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp: PathBuf = {
-        let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        name.push(format!(".{}.tmp", std::process::id()));
-        path.with_file_name(name)
-    };
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))?;
-    Ok(())
-}

@@ -72,34 +72,7 @@ const IMAGE_EXTENSIONS: [&str; 3] = ["jpeg", "jpg", "png"];
 /// contain files. Files that are not images or whose names break the convention are skipped
 /// and reported, not fatal.
 pub fn scan(root: &Path) -> Result<Scan> {
-    if !root.exists() {
-        bail!(
-            "data folder {} does not exist; download the Kermany chest X-ray set (Kaggle \
-             'paultimothymooney/chest-xray-pneumonia' or Mendeley doi:10.17632/rscbjbr9sj) and \
-             pass its chest_xray folder with --data",
-            root.display()
-        );
-    }
-    if !root.is_dir() {
-        bail!("data path {} is a file, not a folder in the Kaggle layout", root.display());
-    }
-    for required in ["train", "test"] {
-        let dir = root.join(required);
-        if !dir.is_dir() {
-            let hint = if root.join("chest_xray").is_dir() {
-                format!(" (did you mean {}?)", root.join("chest_xray").display())
-            } else {
-                String::new()
-            };
-            bail!(
-                "{} is not in the Kaggle layout: {} is missing; expected \
-                 {{train,val,test}}/{{NORMAL,PNEUMONIA}}/<images>{hint}",
-                root.display(),
-                dir.display()
-            );
-        }
-    }
-
+    check_layout(root)?;
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for split in OfficialSplit::ALL {
@@ -108,32 +81,11 @@ pub fn scan(root: &Path) -> Result<Scan> {
             continue;
         }
         for (class, is_normal) in CLASS_FOLDERS {
-            let dir = split_dir.join(class);
-            if !dir.is_dir() {
-                bail!(
-                    "class folder {} is missing (the Kaggle layout has NORMAL and PNEUMONIA in every split)",
-                    dir.display()
-                );
-            }
-            let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-                .with_context(|| format!("cannot list {}", dir.display()))?
-                .map(|e| e.map(|e| e.path()))
-                .collect::<std::io::Result<_>>()
-                .with_context(|| format!("cannot list {}", dir.display()))?;
-            names.sort();
-            let mut found = 0usize;
-            for path in names {
-                if path.is_dir() {
-                    continue;
-                }
-                found += 1;
+            for path in list_class_folder(&split_dir.join(class))? {
                 match classify(&path, is_normal) {
                     Ok((kind, patient)) => files.push((path, split, kind, patient)),
                     Err(reason) => skipped.push(Skipped { path, reason }),
                 }
-            }
-            if found == 0 {
-                bail!("class folder {} is empty", dir.display());
             }
         }
     }
@@ -161,6 +113,59 @@ pub fn scan(root: &Path) -> Result<Scan> {
     Ok(Scan { root: root.to_path_buf(), images, skipped })
 }
 
+/// `root` exists, is a folder, and holds `train/` and `test/`.
+fn check_layout(root: &Path) -> Result<()> {
+    if !root.exists() {
+        bail!(
+            "data folder {} does not exist; download the Kermany chest X-ray set (Kaggle \
+             'paultimothymooney/chest-xray-pneumonia' or Mendeley doi:10.17632/rscbjbr9sj) and \
+             pass its chest_xray folder with --data",
+            root.display()
+        );
+    }
+    if !root.is_dir() {
+        bail!("data path {} is a file, not a folder in the Kaggle layout", root.display());
+    }
+    for required in ["train", "test"] {
+        let dir = root.join(required);
+        if !dir.is_dir() {
+            let hint = if root.join("chest_xray").is_dir() {
+                format!(" (did you mean {}?)", root.join("chest_xray").display())
+            } else {
+                String::new()
+            };
+            bail!(
+                "{} is not in the Kaggle layout: {} is missing; expected \
+                 {{train,val,test}}/{{NORMAL,PNEUMONIA}}/<images>{hint}",
+                root.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The files (not folders) in one class folder, sorted; the folder must exist and hold some.
+fn list_class_folder(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        bail!(
+            "class folder {} is missing (the Kaggle layout has NORMAL and PNEUMONIA in every split)",
+            dir.display()
+        );
+    }
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("cannot list {}", dir.display()))?;
+    names.retain(|p| !p.is_dir());
+    names.sort();
+    if names.is_empty() {
+        bail!("class folder {} is empty", dir.display());
+    }
+    Ok(names)
+}
+
 fn classify(path: &Path, is_normal: bool) -> Result<(Kind, String), String> {
     let name = path
         .file_name()
@@ -174,7 +179,3 @@ fn classify(path: &Path, is_normal: bool) -> Result<(Kind, String), String> {
     Ok((info.kind, info.patient))
 }
 
-/// Lower-case hex of a digest, for JSON and cache keys.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

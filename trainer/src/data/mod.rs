@@ -2,7 +2,8 @@
 //!
 //! `kaggle` scans and hashes files, `decode` turns one file into pixels, `cache` decodes the
 //! whole set once per image size, `split` assigns patients to train/validation/test, and
-//! `device` holds a split's pixels as a tensor that batches are sliced from.
+//! `split_data` is both together for one [`SplitSpec`], and `device` holds a split's pixels as a
+//! tensor that batches are sliced from.
 
 pub mod cache;
 pub mod decode;
@@ -10,6 +11,7 @@ pub mod device;
 pub mod filename;
 pub mod kaggle;
 pub mod split;
+pub mod split_data;
 
 use std::path::Path;
 
@@ -18,6 +20,7 @@ use anyhow::{bail, Result};
 pub use filename::Kind;
 pub use kaggle::{ImageRecord, OfficialSplit, Skipped};
 pub use split::{Protocol, Split};
+pub use split_data::{SplitData, SplitSpec};
 
 /// Prints the first skipped files to stderr; metrics.json lists them all.
 pub fn warn_skipped(skipped: &[Skipped]) {

@@ -1,9 +1,11 @@
 //! Measuring a trained network: probabilities on a split, then metrics and the threshold sweep.
 
+pub mod measure;
 pub mod metrics;
 pub mod plots;
 pub mod predict;
 pub mod report;
 
+pub use measure::{fmt_auc, measure, print_report, val_score};
 pub use metrics::{at_threshold, best_f1, roc_auc, sweep, AtThreshold};
 pub use report::{evaluate, EvalReport, SplitEval};

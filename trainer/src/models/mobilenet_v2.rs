@@ -103,8 +103,14 @@ impl Config {
     pub const IMAGENET_1_0_FOLDED: Config = Config { width: 1.0, norm: Norm::Folded, classes: Some(1001) };
     /// `mobilenet_v2_0.35_224_imagenet_no_top_bn.safetensors`: width 0.35, Keras BN, no head.
     /// Momentum 0.1 (torch convention) lets the statistics adapt to X-rays when fine-tuned.
-    pub const KERAS_0_35_BN: Config =
-        Config { width: 0.35, norm: Norm::BatchNorm { eps: 1e-3, momentum: 0.1 }, classes: None };
+    pub const KERAS_0_35_BN: Config = Config { width: 0.35, norm: Norm::KERAS, classes: None };
+
+    /// The base (no classifier) of the weights file shipped for `width` in ../shared/weights:
+    /// 1.0 is folded, 0.35 has Keras BatchNorm.
+    pub fn shipped_base(width: f64) -> Config {
+        let norm = if width == 0.35 { Norm::KERAS } else { Norm::Folded };
+        Config { width, norm, classes: None }
+    }
 
     /// The configuration that fits a weights file, read from its tensor shapes: width from
     /// the stem and the last block (among [`STANDARD_WIDTHS`]), BatchNorm if the file has
@@ -127,12 +133,7 @@ impl Config {
                      {stem:?} outputs, features.17.conv.2.weight {top:?}"
                 ),
             })?;
-        let norm = if shapes.contains_key("features.0.1.running_var") {
-            Config::KERAS_0_35_BN.norm
-        } else {
-            Norm::Folded
-        };
-        Ok(Config { width, norm, classes: dim0("classifier.1.weight") })
+        Ok(Config { width, norm: Norm::detect(&shapes, ""), classes: dim0("classifier.1.weight") })
     }
 
     /// The same base without the ImageNet classifier.

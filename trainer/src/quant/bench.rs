@@ -9,7 +9,7 @@ use infer_core::Model;
 use tch::{Device, Kind, Tensor};
 
 use super::reference;
-use crate::run::quantize::FloatModel;
+use super::float_model::FloatModel;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct InferenceBench {
@@ -71,4 +71,22 @@ pub fn bench_int8(blob: &[u8], float: Option<&FloatModel>, images: usize) -> Res
         reference_images_per_second: reference_ips,
         float_images_per_second: float_ips,
     })
+}
+
+impl InferenceBench {
+    /// The figures, one line each, as `trainer bench-int8` prints them.
+    pub fn print(&self, name: &str) {
+        println!(
+            "{name}: blob {} bytes, arena {} bytes, {:.1} M MAC/image",
+            self.blob_bytes,
+            self.arena_bytes,
+            self.macs as f64 / 1e6
+        );
+        println!("infer-core int8, 1 thread: {:.1} images/s", self.int8_images_per_second);
+        println!("integer reference, 1 thread: {:.1} images/s", self.reference_images_per_second);
+        match self.float_images_per_second {
+            Some(f) => println!("tch float32, 1 thread, batch 1: {f:.1} images/s"),
+            None => println!("tch float32: skipped (no run folder; pass --run runs/<name>)"),
+        }
+    }
 }

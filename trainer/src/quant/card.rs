@@ -1,10 +1,21 @@
 //! The model card written beside each blob (`models/<name>.json`): what the blob expects,
 //! what it outputs, how it was made, and how accurate it is next to its float model.
 
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use infer_core::Model;
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::Calibration;
-use crate::data::Protocol;
+use super::float_model::FloatModel;
+use super::graph::FloatGraph;
+use super::pipeline::QuantizeOptions;
+use crate::data::{Protocol, SplitData, SplitSpec};
+use crate::eval::predict::Predictions;
+use crate::eval::{at_threshold, fmt_auc, EvalReport, SplitEval};
+use crate::util::git::git_commit;
+use crate::util::hash::sha256_hex;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CardInput {
@@ -34,6 +45,20 @@ pub struct CardSplit {
     pub image_size: u32,
     pub validation_images: usize,
     pub test_images: usize,
+}
+
+impl CardSplit {
+    /// The split this card was measured on, rebuilt from `data` (decoded into `cache_dir`).
+    pub fn spec(&self, data: PathBuf, cache_dir: PathBuf) -> SplitSpec {
+        SplitSpec {
+            data,
+            cache_dir,
+            image_size: self.image_size,
+            protocol: self.protocol,
+            seed: self.seed,
+            val_fraction: self.val_fraction,
+        }
+    }
 }
 
 /// Accuracy-type figures of one model on one split at the card's threshold.
@@ -93,4 +118,153 @@ pub struct ModelCard {
     pub command: String,
     pub git_commit: String,
     pub seconds: f64,
+}
+
+/// What the quantizer measured: float and int8 reports (threshold on validation, test at it),
+/// the int8 test predictions, label agreement and bit-exact test images.
+pub struct Measured {
+    pub float_report: EvalReport,
+    pub int8_report: EvalReport,
+    pub int8_test: Predictions,
+    pub agreement: f64,
+    pub bit_exact: usize,
+}
+
+/// Everything a model card is assembled from.
+pub struct CardSources<'a> {
+    pub name: &'a str,
+    pub float: &'a FloatModel,
+    pub graph: &'a FloatGraph,
+    pub model: &'a Model<'a>,
+    pub blob: &'a [u8],
+    pub p: &'a SplitData,
+    pub opts: &'a QuantizeOptions,
+    pub calibration_images: usize,
+    pub correction: Option<Vec<f32>>,
+    pub export_err: f64,
+    pub measured: &'a Measured,
+    pub command: &'a str,
+    pub seconds: f64,
+}
+
+
+impl CardScores {
+    fn of(e: &SplitEval) -> CardScores {
+        CardScores { accuracy: e.at_chosen_threshold.accuracy, f1: e.at_chosen_threshold.f1, auc: e.roc_auc }
+    }
+}
+
+/// The model card of a quantized run.
+pub fn card_for(s: &CardSources<'_>) -> ModelCard {
+    let cfg = s.float.config();
+    let (f, q) = (&s.measured.float_report, &s.measured.int8_report);
+    let (spec, out) = (s.model.input_spec(), s.model.output_spec());
+    ModelCard {
+        name: s.name.to_string(),
+        model: s.float.metrics.model.clone(),
+        classes: s.graph.classes.clone(),
+        input: CardInput {
+            shape: [spec.shape.h, spec.shape.w, spec.shape.c],
+            preprocessing: format!(
+                "decode to 8-bit grey, resize (squash) to {}x{} with a triangle filter, q = pixel - 128",
+                spec.shape.w, spec.shape.h
+            ),
+            scale: spec.quant.scale,
+            zero_point: spec.quant.zero_point,
+            float_normalisation: s.graph.float_input.into(),
+        },
+        output: CardOutput {
+            scale: out.quant.scale,
+            zero_point: out.quant.zero_point,
+            meaning: "p(pneumonia) = sigmoid((q - zero_point) * scale)".into(),
+        },
+        threshold: q.threshold,
+        float_threshold: f.threshold,
+        protocol: cfg.protocol,
+        split: CardSplit {
+            protocol: cfg.protocol,
+            seed: cfg.seed,
+            val_fraction: cfg.val_fraction,
+            image_size: cfg.image_size,
+            validation_images: s.p.split.val.len(),
+            test_images: s.p.split.test.len(),
+        },
+        calibration: s.opts.calibration,
+        calibration_images: s.calibration_images,
+        logit_bias_correction: s.correction.clone(),
+        float_test_accuracy: f.test.at_chosen_threshold.accuracy,
+        int8_test_accuracy: q.test.at_chosen_threshold.accuracy,
+        float_test_auc: f.test.roc_auc,
+        int8_test_auc: q.test.roc_auc,
+        float_validation: CardScores::of(&f.validation),
+        int8_validation: CardScores::of(&q.validation),
+        float_test: CardScores::of(&f.test),
+        int8_test: CardScores::of(&q.test),
+        int8_test_accuracy_at_float_threshold: at_threshold(
+            &s.measured.int8_test.probs,
+            &s.measured.int8_test.labels,
+            f.threshold,
+        )
+        .accuracy,
+        test_label_agreement: s.measured.agreement,
+        test_bit_exact: s.measured.bit_exact,
+        export_max_logit_error: s.export_err,
+        blob: format!("{}.int8.postcard", s.name),
+        blob_bytes: s.blob.len(),
+        arena_bytes: s.model.arena_len(),
+        macs: s.model.macs(),
+        layers: s.model.layer_count(),
+        format_version: format!("{:#06x}", infer_core::FORMAT_VERSION),
+        sha256: sha256_hex(s.blob),
+        source_run: s.opts.run.display().to_string(),
+        command: s.command.into(),
+        git_commit: git_commit(),
+        seconds: s.seconds,
+    }
+}
+
+/// `models/x.int8.postcard` → `models/x.json`.
+pub fn card_path_for(blob: &Path) -> PathBuf {
+    let name = blob.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = name.strip_suffix(".int8.postcard").unwrap_or(&name).to_string();
+    blob.with_file_name(format!("{stem}.json"))
+}
+
+/// Reads a model card.
+pub fn read_card(path: &Path) -> Result<ModelCard> {
+    let text =
+        std::fs::read(path).with_context(|| format!("cannot read the model card {}", path.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("{} is not a valid model card", path.display()))
+}
+
+/// The card's headline figures, as `trainer quantize` prints them.
+pub fn print_card(c: &ModelCard) {
+    println!(
+        "{}: blob {} bytes, arena {} bytes, {:.1} M MAC/image, {} layers",
+        c.name,
+        c.blob_bytes,
+        c.arena_bytes,
+        c.macs as f64 / 1e6,
+        c.layers
+    );
+    println!(
+        "test ({} images, {:?}): float accuracy {:.2}% AUC {} (threshold {:.2}) | int8 accuracy {:.2}% AUC {} (threshold {:.2})",
+        c.split.test_images,
+        c.protocol,
+        100.0 * c.float_test_accuracy,
+        fmt_auc(c.float_test_auc),
+        c.float_threshold,
+        100.0 * c.int8_test_accuracy,
+        fmt_auc(c.int8_test_auc),
+        c.threshold
+    );
+    println!(
+        "int8 - float: {:+.2} points ({:+.2} at the float threshold); same label on {:.2}% of test images; \
+         infer-core = reference on {}/{}",
+        100.0 * (c.int8_test_accuracy - c.float_test_accuracy),
+        100.0 * (c.int8_test_accuracy_at_float_threshold - c.float_test_accuracy),
+        100.0 * c.test_label_agreement,
+        c.test_bit_exact,
+        c.split.test_images
+    );
 }

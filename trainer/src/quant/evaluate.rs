@@ -2,12 +2,13 @@
 //! parallel (each with its own arena), and turning int8 logits into [`Predictions`].
 
 use anyhow::{anyhow, Result};
-use indicatif::{ParallelProgressIterator, ProgressBar, ProgressStyle};
+use indicatif::{ParallelProgressIterator, ProgressBar};
 use infer_core::Model;
 use rayon::prelude::*;
 
-use super::reference;
+use super::pipeline::ReferenceFn;
 use crate::data::Dataset;
+use crate::util::progress;
 use crate::eval::predict::Predictions;
 
 /// int8 input for 8-bit pixels: `q = pixel − 128` (every model here declares its input so).
@@ -17,13 +18,7 @@ pub fn pixels_to_q(pixels: &[u8]) -> Vec<i8> {
 
 /// A progress bar over `len` images (drawn on stderr, hidden when it is not a terminal).
 fn bar(len: usize, what: &str) -> ProgressBar {
-    ProgressBar::new(len as u64)
-        .with_style(
-            ProgressStyle::with_template("{prefix:>16} [{bar:30}] {pos}/{len} images {per_sec} eta {eta}")
-                .expect("static template")
-                .progress_chars("=> "),
-        )
-        .with_prefix(what.to_string())
+    progress::bar(len as u64, format!("{what:>16}"), "images")
 }
 
 /// infer-core's int8 outputs for `indices` of `data`.
@@ -47,13 +42,19 @@ pub fn run_engine(model: &Model<'_>, data: &Dataset, indices: &[usize]) -> Resul
     out
 }
 
-/// The integer reference's int8 outputs for `indices` of `data`.
-pub fn run_reference(model: &Model<'_>, data: &Dataset, indices: &[usize]) -> Vec<Vec<i8>> {
+/// The integer reference's int8 outputs for `indices` of `data` (`reference` is
+/// [`super::reference::run`] except in tests that inject a fault).
+pub fn run_reference(
+    model: &Model<'_>,
+    data: &Dataset,
+    indices: &[usize],
+    reference: &ReferenceFn,
+) -> Vec<Vec<i8>> {
     let progress = bar(indices.len(), "int8 reference");
     let out = indices
         .par_iter()
         .progress_with(progress.clone())
-        .map(|&i| reference::run(model, &pixels_to_q(data.image(i))))
+        .map(|&i| reference(model, &pixels_to_q(data.image(i))))
         .collect();
     progress.finish_and_clear();
     out
@@ -69,10 +70,7 @@ pub fn to_predictions(
     let q = model.output_spec().quant;
     let probs: Vec<f32> = outputs
         .iter()
-        .map(|o| {
-            let logit = (i32::from(o[0]) - i32::from(q.zero_point)) as f32 * q.scale;
-            1.0 / (1.0 + (-logit).exp())
-        })
+        .map(|o| o.first().map_or(0.5, |&v| infer_core::sigmoid(q.dequantize(v))))
         .collect();
     let labels: Vec<bool> = indices.iter().map(|&i| data.records[i].kind.is_pneumonia()).collect();
     let loss = probs

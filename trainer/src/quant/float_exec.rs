@@ -52,21 +52,21 @@ fn max_pool(x: &Tensor, w: &Window) -> Tensor {
 
 impl<'g> TchGraph<'g> {
     pub fn new(graph: &'g FloatGraph, device: Device) -> TchGraph<'g> {
-        let mut channels = i64::from(graph.input.c);
-        let shapes = graph.shapes();
         let mut params = Vec::with_capacity(graph.layers.len());
-        for (layer, out) in graph.layers.iter().zip(&shapes) {
+        for layer in &graph.layers {
             params.push(match layer {
                 FloatLayer::Conv { out_channels, window, weights, bias, .. } => {
                     let (o, kh, kw) =
                         (*out_channels as i64, i64::from(window.kernel_h), i64::from(window.kernel_w));
+                    let channels = weights.len() as i64 / (o * kh * kw).max(1);
                     let w =
                         tensor(weights, &[o, kh, kw, channels], device).permute([0, 3, 1, 2]).contiguous();
                     Some((w, tensor(bias, &[o], device)))
                 }
                 FloatLayer::Depthwise { window, weights, bias, .. } => {
+                    // One bias per output channel (input channels × depth multiplier).
                     let (c, kh, kw) =
-                        (i64::from(out.c), i64::from(window.kernel_h), i64::from(window.kernel_w));
+                        (bias.len() as i64, i64::from(window.kernel_h), i64::from(window.kernel_w));
                     let w =
                         tensor(weights, &[kh, kw, c], device).permute([2, 0, 1]).unsqueeze(1).contiguous();
                     Some((w, tensor(bias, &[c], device)))
@@ -80,7 +80,6 @@ impl<'g> TchGraph<'g> {
                 }
                 _ => None,
             });
-            channels = i64::from(out.c);
         }
         TchGraph { graph, params, device }
     }

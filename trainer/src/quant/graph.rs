@@ -88,28 +88,3 @@ pub struct FloatGraph {
     /// Class names in output order (one output: p(pneumonia) = sigmoid(logit)).
     pub classes: Vec<String>,
 }
-
-impl FloatGraph {
-    /// Output shape of every layer, in order (Save repeats its input).
-    pub fn shapes(&self) -> Vec<Shape> {
-        let mut cur = self.input;
-        let mut out = Vec::with_capacity(self.layers.len());
-        for l in &self.layers {
-            cur = match l {
-                FloatLayer::Conv { out_channels, window, pool, .. } => {
-                    let w = pool.unwrap_or(*window);
-                    Shape { h: w.out_h, w: w.out_w, c: *out_channels as u16 }
-                }
-                FloatLayer::Depthwise { depth_multiplier, window, .. } => {
-                    Shape { h: window.out_h, w: window.out_w, c: cur.c * *depth_multiplier as u16 }
-                }
-                FloatLayer::Dense { out_features, .. } => Shape { h: 1, w: 1, c: *out_features as u16 },
-                FloatLayer::MaxPool(w) => Shape { h: w.out_h, w: w.out_w, c: cur.c },
-                FloatLayer::GlobalAvgPool => Shape { h: 1, w: 1, c: cur.c },
-                FloatLayer::Save { .. } | FloatLayer::Add { .. } => cur,
-            };
-            out.push(cur);
-        }
-        out
-    }
-}

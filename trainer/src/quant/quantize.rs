@@ -1,11 +1,13 @@
-//! [`FloatGraph`] + calibrated ranges → the int8 model as owned bytes → a validated blob.
+//! [`FloatGraph`] + calibrated ranges → each layer's int8 bytes → its [`LayerDef`] → a
+//! validated blob. The float layer produces its blob definition itself ([`FloatLayer::to_def`]):
+//! there is no second layer list to keep in step.
 //!
 //! Conventions (`shared/INT8.md`): weights int8 symmetric per output channel
 //! (scale = max|w| / 127), activations int8 asymmetric per tensor, bias int32 with scale
 //! `in_scale · w_scale[c]`, requantization multipliers from `in_scale · w_scale / out_scale`
 //! in f64.
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use infer_core::quant_math::{add_multipliers, multiplier_from_real};
 use infer_core::{
     i32_le_bytes, i8_bytes, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, ModelDef,
@@ -25,8 +27,10 @@ pub fn activation_quant(r: Range) -> Quant {
     Quant { scale: scale as f32, zero_point: zp as i8 }
 }
 
-/// Weights, bias and requantization of one layer with per-channel weight scales.
-struct Channels {
+/// Int8 weights, int32 biases and requantization of one layer with per-channel weight
+/// scales, as the blob stores them (empty for layers without weights).
+#[derive(Clone, Debug, Default)]
+pub struct Channels {
     weights: Vec<u8>,
     bias: Vec<u8>,
     multiplier: Vec<u8>,
@@ -83,156 +87,150 @@ fn quantize_channels(
     }
 }
 
-/// One quantized layer owning its bytes; [`QuantModel::blob`] borrows them into the schema.
-enum Owned {
-    Weighted(FloatLayerRef, Channels, Quant),
-    Add(AddDef),
-    Other(FloatLayerRef),
+/// The quantization around one layer: what it reads, what it writes, and (for an add) the
+/// saved tensor it adds. Worked out for the whole graph before any weight is touched.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerIo {
+    pub input: Quant,
+    pub output: Quant,
+    /// The residual slot's quantization for an add; the input's for every other layer.
+    pub saved: Quant,
 }
 
-/// Index of the float layer an owned layer came from.
-type FloatLayerRef = usize;
-
-/// The quantized model before serialization.
-pub struct QuantModel<'g> {
-    graph: &'g FloatGraph,
-    input: TensorSpec,
-    output: TensorSpec,
-    layers: Vec<Owned>,
-}
-
-impl<'g> QuantModel<'g> {
-    pub fn new(graph: &'g FloatGraph, ranges: &[Option<Range>]) -> Result<QuantModel<'g>> {
-        anyhow::ensure!(ranges.len() == graph.layers.len(), "one range per layer");
-        let shapes = graph.shapes();
-        let mut cur = graph.input_quant;
-        let mut cur_shape = graph.input;
-        let mut slots = [None; infer_core::MAX_SLOTS];
-        let mut layers = Vec::with_capacity(graph.layers.len());
-        for (i, layer) in graph.layers.iter().enumerate() {
-            let out_quant =
-                || ranges[i].map(activation_quant).ok_or_else(|| anyhow!("layer {i} has no range"));
-            let in_c = usize::from(cur_shape.c);
-            let owned = match layer {
-                FloatLayer::Conv { window, weights, bias, .. } => {
-                    let q = out_quant()?;
-                    let per_out = weights.len() / bias.len();
-                    let taps = usize::from(window.kernel_h) * usize::from(window.kernel_w) * in_c;
-                    Owned::Weighted(
-                        i,
-                        quantize_channels(weights, bias, |j| j / per_out, taps, cur.scale, q.scale),
-                        q,
-                    )
-                }
-                FloatLayer::Depthwise { window, weights, bias, .. } => {
-                    let q = out_quant()?;
-                    let c = bias.len();
-                    let taps = usize::from(window.kernel_h) * usize::from(window.kernel_w);
-                    Owned::Weighted(
-                        i,
-                        quantize_channels(weights, bias, |j| j % c, taps, cur.scale, q.scale),
-                        q,
-                    )
-                }
-                FloatLayer::Dense { weights, bias, .. } => {
-                    let q = out_quant()?;
-                    let per_out = weights.len() / bias.len();
-                    Owned::Weighted(
-                        i,
-                        quantize_channels(weights, bias, |j| j / per_out, per_out, cur.scale, q.scale),
-                        q,
-                    )
-                }
-                FloatLayer::Add { slot, activation } => {
-                    let q = out_quant()?;
-                    let saved: Quant = slots[usize::from(*slot)]
-                        .ok_or_else(|| anyhow!("layer {i}: add of an unsaved slot"))?;
-                    let [input1, input2, output_multiplier] =
-                        add_multipliers(cur.scale, saved.scale, q.scale);
-                    Owned::Add(AddDef {
-                        slot: *slot,
-                        input1,
-                        input2,
-                        output_multiplier,
-                        output: q,
-                        activation: *activation,
-                    })
-                }
-                FloatLayer::Save { slot } => {
-                    slots[usize::from(*slot)] = Some(cur);
-                    Owned::Other(i)
-                }
-                FloatLayer::MaxPool(_) | FloatLayer::GlobalAvgPool => Owned::Other(i),
-            };
-            if let Owned::Weighted(_, _, q) = &owned {
-                cur = *q;
-            }
-            if let Owned::Add(a) = &owned {
-                cur = a.output;
-            }
-            cur_shape = shapes[i];
-            layers.push(owned);
+/// Each layer's [`LayerIo`]: layers with their own output quantization get it from their
+/// calibrated range, the others (pools, saves) keep their input's.
+pub fn io_chain(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Vec<LayerIo>> {
+    ensure!(ranges.len() == graph.layers.len(), "one range per layer");
+    let mut cur = graph.input_quant;
+    let mut slots = [None; infer_core::MAX_SLOTS];
+    let mut chain = Vec::with_capacity(ranges.len());
+    for (i, (layer, range)) in graph.layers.iter().zip(ranges).enumerate() {
+        let mut io = LayerIo { input: cur, output: cur, saved: cur };
+        if layer.has_own_quant() {
+            io.output = activation_quant(range.ok_or_else(|| anyhow!("layer {i} has no calibrated range"))?);
         }
-        Ok(QuantModel {
-            graph,
-            input: TensorSpec { shape: graph.input, quant: graph.input_quant },
-            output: TensorSpec { shape: cur_shape, quant: cur },
-            layers,
-        })
+        match layer {
+            FloatLayer::Save { slot } => *slots.get_mut(usize::from(*slot)).context("slot out of range")? = Some(cur),
+            FloatLayer::Add { slot, .. } => {
+                io.saved = slots.get(usize::from(*slot)).copied().flatten()
+                    .ok_or_else(|| anyhow!("layer {i}: add of an unsaved slot {slot}"))?;
+            }
+            _ => {}
+        }
+        cur = io.output;
+        chain.push(io);
+    }
+    Ok(chain)
+}
+
+/// Quantizes the weights of a conv, depthwise or dense layer; other layers own no bytes.
+pub fn quantize_layer(layer: &FloatLayer, io: &LayerIo) -> Channels {
+    let (inp, out) = (io.input.scale, io.output.scale);
+    match layer {
+        FloatLayer::Conv { out_channels, weights, bias, .. } => {
+            let taps = weights.len() / out_channels.max(&1);
+            quantize_channels(weights, bias, |j| j / taps, taps, inp, out)
+        }
+        FloatLayer::Depthwise { window, weights, bias, .. } => {
+            let c = bias.len().max(1);
+            let taps = usize::from(window.kernel_h) * usize::from(window.kernel_w);
+            quantize_channels(weights, bias, |j| j % c, taps, inp, out)
+        }
+        FloatLayer::Dense { out_features, weights, bias, .. } => {
+            let taps = weights.len() / out_features.max(&1);
+            quantize_channels(weights, bias, |j| j / taps, taps, inp, out)
+        }
+        _ => Channels::default(),
+    }
+}
+
+impl FloatLayer {
+    /// This layer's blob definition: its geometry, the quantized `bytes` (from
+    /// [`quantize_layer`]; ignored by layers without weights) and its output quantization.
+    pub fn to_def<'b>(&self, io: &LayerIo, bytes: &'b Channels) -> LayerDef<'b> {
+        let ch = ChannelQuant { bias: &bytes.bias, multiplier: &bytes.multiplier, shift: &bytes.shift };
+        let (w, output) = (&bytes.weights[..], io.output);
+        match *self {
+            FloatLayer::Conv { out_channels, window, activation, pool, .. } => LayerDef::Conv2d(Conv2dDef {
+                out_channels: out_channels as u16,
+                window,
+                weights: w,
+                channels: ch,
+                output,
+                activation,
+                pool,
+            }),
+            FloatLayer::Depthwise { depth_multiplier, window, activation, .. } => {
+                LayerDef::DepthwiseConv2d(DepthwiseDef {
+                    depth_multiplier: depth_multiplier as u16,
+                    window,
+                    weights: w,
+                    channels: ch,
+                    output,
+                    activation,
+                })
+            }
+            FloatLayer::Dense { out_features, activation, .. } => LayerDef::Dense(DenseDef {
+                out_features: out_features as u16,
+                weights: w,
+                channels: ch,
+                output,
+                activation,
+            }),
+            FloatLayer::MaxPool(w) => LayerDef::MaxPool(w),
+            FloatLayer::GlobalAvgPool => LayerDef::GlobalAvgPool,
+            FloatLayer::Save { slot } => LayerDef::Save { slot },
+            FloatLayer::Add { slot, activation } => {
+                let [input1, input2, output_multiplier] =
+                    add_multipliers(io.input.scale, io.saved.scale, io.output.scale);
+                LayerDef::Add(AddDef { slot, input1, input2, output_multiplier, output, activation })
+            }
+        }
+    }
+}
+
+/// A float graph with its int8 quantization: the chain of scales and each layer's bytes.
+pub struct QuantModel {
+    pub graph: FloatGraph,
+    pub io: Vec<LayerIo>,
+    bytes: Vec<Channels>,
+}
+
+impl QuantModel {
+    /// Quantizes every layer of `graph` with the calibrated `ranges`.
+    pub fn new(graph: FloatGraph, ranges: &[Option<Range>]) -> Result<QuantModel> {
+        let io = io_chain(&graph, ranges)?;
+        let bytes = graph.layers.iter().zip(&io).map(|(l, io)| quantize_layer(l, io)).collect();
+        Ok(QuantModel { graph, io, bytes })
     }
 
-    /// Serializes to a blob and validates it with [`infer_core::Model::from_bytes`].
+    /// Subtracts `shift` (one value per output) from the float bias of the last layer and
+    /// quantizes that layer again (see [`super::bias_correction`]).
+    pub fn correct_last_bias(&mut self, shift: &[f32]) -> Result<()> {
+        let last = self.graph.layers.len().checked_sub(1).context("empty graph")?;
+        match &mut self.graph.layers[last] {
+            FloatLayer::Dense { bias, .. } | FloatLayer::Conv { bias, .. } => {
+                ensure!(bias.len() == shift.len(), "one correction per output");
+                bias.iter_mut().zip(shift).for_each(|(b, s)| *b -= s);
+            }
+            _ => bail!("bias correction needs a dense or conv last layer"),
+        }
+        self.bytes[last] = quantize_layer(&self.graph.layers[last], &self.io[last]);
+        Ok(())
+    }
+
+    /// The blob: every layer's definition, the output declaration the engine derives, a
+    /// header; validated by [`infer_core::Model::from_bytes`] inside `to_blob`.
     pub fn blob(&self) -> Result<Vec<u8>> {
-        let defs: Vec<LayerDef<'_>> = self.layers.iter().map(|l| self.def(l)).collect();
-        let def = ModelDef { input: self.input, output: self.output, layers: &defs };
+        let defs: Vec<LayerDef<'_>> =
+            self.graph.layers.iter().zip(&self.io).zip(&self.bytes).map(|((l, io), b)| l.to_def(io, b)).collect();
+        let input = TensorSpec { shape: self.graph.input, quant: self.graph.input_quant };
+        let output = infer_core::output_spec(input, &defs)
+            .map_err(|e| anyhow!("the quantized layers do not chain: {e}"))?;
+        let def = ModelDef { input, output, layers: &defs };
         infer_core::to_blob(&def)
             .map_err(|e| anyhow!("the quantized model is not a valid blob: {e}"))
             .context("quantization produced parameters the engine refuses")
-    }
-
-    fn def<'s>(&'s self, l: &'s Owned) -> LayerDef<'s> {
-        let channels =
-            |c: &'s Channels| ChannelQuant { bias: &c.bias, multiplier: &c.multiplier, shift: &c.shift };
-        match l {
-            Owned::Weighted(i, c, q) => match &self.graph.layers[*i] {
-                FloatLayer::Conv { out_channels, window, activation, pool, .. } => {
-                    LayerDef::Conv2d(Conv2dDef {
-                        out_channels: *out_channels as u16,
-                        window: *window,
-                        weights: &c.weights,
-                        channels: channels(c),
-                        output: *q,
-                        activation: *activation,
-                        pool: *pool,
-                    })
-                }
-                FloatLayer::Depthwise { depth_multiplier, window, activation, .. } => {
-                    LayerDef::DepthwiseConv2d(DepthwiseDef {
-                        depth_multiplier: *depth_multiplier as u16,
-                        window: *window,
-                        weights: &c.weights,
-                        channels: channels(c),
-                        output: *q,
-                        activation: *activation,
-                    })
-                }
-                FloatLayer::Dense { out_features, activation, .. } => LayerDef::Dense(DenseDef {
-                    out_features: *out_features as u16,
-                    weights: &c.weights,
-                    channels: channels(c),
-                    output: *q,
-                    activation: *activation,
-                }),
-                _ => unreachable!("only conv, depthwise and dense carry weights"),
-            },
-            Owned::Add(a) => LayerDef::Add(*a),
-            Owned::Other(i) => match &self.graph.layers[*i] {
-                FloatLayer::MaxPool(w) => LayerDef::MaxPool(*w),
-                FloatLayer::GlobalAvgPool => LayerDef::GlobalAvgPool,
-                FloatLayer::Save { slot } => LayerDef::Save { slot: *slot },
-                _ => unreachable!("weighted layers and adds are handled above"),
-            },
-        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
 
-use crate::data::cache::write_atomic;
+use crate::util::fs::write_atomic;
 use crate::train::EpochRecord;
 
 pub const HEADER: &str =

@@ -58,12 +58,7 @@ pub fn load_run_model(run_dir: &Path, device: Device) -> Result<(VarStore, RunMo
         ModelKind::SeedCnn => RunModel::SeedCnn(SeedCnn::new(&vs.root(), cfg.image_size as i64, 1)),
         ModelKind::MobilenetV2 => {
             let shapes = read_shapes(&file)?;
-            let norm = if shapes.contains_key("base.features.0.1.running_var") {
-                Config::KERAS_0_35_BN.norm
-            } else {
-                Norm::Folded
-            };
-            let config = Config { width: cfg.width, norm, classes: None };
+            let config = Config { width: cfg.width, norm: Norm::detect(&shapes, "base."), classes: None };
             let mut m = TransferModel::new(&vs.root(), config, cfg.head_dropout, cfg.image_size as i64);
             m.base.set_trainable_blocks(0);
             RunModel::Transfer(Box::new(m))

@@ -3,14 +3,16 @@
 //! `history.csv` (per-epoch loss and accuracy), `curves.svg` and `pr_curve.svg`, `model.safetensors` (final weights) and the
 //! `best` / `last` checkpoints.
 
+pub mod eval_run;
 pub mod history;
 pub mod load;
 pub mod metrics_file;
-pub mod pipeline;
-pub mod quantize;
-pub mod validate_int8;
+pub mod plot_files;
+pub mod train_run;
 
-pub use load::{load_run_model, RunModel};
+pub use eval_run::eval_run;
+pub use load::{load_run_model, read_metrics, RunModel};
+pub use train_run::train_run;
 
 use std::path::{Path, PathBuf};
 

@@ -6,14 +6,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use tch::nn::VarStore;
 
+use crate::util::fs::write_atomic_with;
+
 /// Saves `vs` to `path` (safetensors when the name ends in `.safetensors`).
 pub fn save_atomic(vs: &VarStore, path: &Path) -> Result<()> {
-    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("weights.safetensors");
-    // Keep the extension last: tch picks the format from it.
-    let tmp = path.with_file_name(format!(".{}.{file}", std::process::id()));
-    vs.save(&tmp).with_context(|| format!("cannot write weights to {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move weights into {}", path.display()))?;
-    Ok(())
+    write_atomic_with(path, |tmp| {
+        vs.save(tmp).with_context(|| format!("cannot write weights to {}", tmp.display()))
+    })
 }
 
 /// Loads weights saved by `save_atomic` into `vs`; names and shapes must match.

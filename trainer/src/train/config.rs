@@ -5,11 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::ValueEnum;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, FromArgMatches, ValueEnum};
+use serde_json::{Map, Value};
 use serde::{Deserialize, Serialize};
 
 use super::optimizer::OptimizerKind;
-use crate::data::Protocol;
+use crate::data::{Protocol, SplitSpec};
 use crate::models::mobilenet_v2::STANDARD_WIDTHS;
 use crate::models::transfer::BASE_GROUP;
 
@@ -50,93 +52,135 @@ pub fn default_weights(width: f64) -> Option<PathBuf> {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// Everything that defines a training run. Each field is a `trainer train` option: its doc
+/// comment is the help text and its `default_value` the one default (also what
+/// [`TrainConfig::default`] and a config file's missing fields get).
+#[derive(Clone, Debug, Serialize, Deserialize, Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
-    /// Run name: outputs go to `<runs_dir>/<name>/`.
+    /// Name of the run folder under --runs-dir [default: built from the settings]
+    #[arg(long)]
     pub name: Option<String>,
+    /// The chest_xray folder in the Kaggle layout: {train,val,test}/{NORMAL,PNEUMONIA}/*.jpeg
+    #[arg(long, default_value = "../shared/data/chest_xray")]
     pub data: PathBuf,
+    /// Where run folders go
+    #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
+    /// Where decoded images (and frozen MobileNetV2 features) are cached between runs
+    #[arg(long, default_value = ".cache")]
     pub cache_dir: PathBuf,
+    /// official: test on the official 624-image test split; pooled: pool all images and split
+    /// 60/20/20 by patient, like the seed report but without its patient leak
+    #[arg(long, value_enum, default_value_t = Protocol::Pooled)]
     pub protocol: Protocol,
-    /// Seeds the split, weight initialisation, shuffling and dropout.
+    /// Seed for the split, initial weights, shuffling and dropout
+    #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Official protocol: share of the training pool (by patient) held out for validation.
+    /// Official protocol only: share of the training patients held out for validation
+    #[arg(long, default_value_t = 0.1)]
     pub val_fraction: f64,
-    /// Square input side in pixels (the seed used 180).
+    /// Images are squashed to this many pixels square (the seed used 180; 128 is ~2× faster
+    /// on a CPU); mobilenet_v2 runs use 224 unless this is given
+    #[arg(long, default_value_t = 180)]
     pub image_size: u32,
+    /// Optimizer (adagrad is the seed's)
+    #[arg(long, value_enum, default_value_t = OptimizerKind::Adagrad)]
     pub optimizer: OptimizerKind,
+    /// Learning rate
+    #[arg(long, default_value_t = 0.01)]
     pub lr: f64,
-    /// Momentum for `optimizer = momentum`.
+    /// Momentum for --optimizer momentum
+    #[arg(long, default_value_t = 0.9)]
     pub momentum: f64,
+    /// Passes over the training images
+    #[arg(long, default_value_t = 10)]
     pub epochs: usize,
+    /// Images per optimizer step
+    #[arg(long, default_value_t = 20)]
     pub batch_size: usize,
-    /// Early stopping: stop after this many epochs without a lower validation loss and
-    /// restore the best weights. None trains all epochs and keeps the last weights (the
-    /// seed's default).
+    /// Early stopping: stop after this many epochs without a lower validation loss and keep
+    /// the best epoch's weights [default: off, train every epoch and keep the last]
+    #[arg(long)]
     pub patience: Option<usize>,
-    /// Force the CPU even when CUDA is available.
+    /// Train on the CPU even when a CUDA GPU is available
+    #[arg(long)]
     pub cpu: bool,
-    /// The network: the seed CNN or the ImageNet MobileNetV2 with a new head.
+    /// seed_cnn: the seed's CNN from scratch; mobilenet_v2: ImageNet MobileNetV2 base →
+    /// global average pool → dropout → dense, on the grey image repeated to RGB in [-1, 1]
+    #[arg(long, value_enum, default_value_t = ModelKind::SeedCnn)]
     pub model: ModelKind,
-    /// MobileNetV2 width multiplier (0.35 and 1.0 have weights in ../shared/weights).
+    /// MobileNetV2 width multiplier: 1.0 or 0.35 have weights in ../shared/weights (others
+    /// need --weights)
+    #[arg(long, default_value_t = 1.0)]
     pub width: f64,
-    /// MobileNetV2: frozen base (cached features) or fine-tuning of its top blocks.
+    /// MobileNetV2: frozen (base never updated; its pooled features are computed once per
+    /// image set, cached in --cache-dir, and only the head trains) or finetune (the top
+    /// --trainable-blocks of the base train too, at --base-lr-factor × --lr)
+    #[arg(long, value_enum, default_value_t = TransferMode::Frozen)]
     pub mode: TransferMode,
-    /// MobileNetV2 weights file; None: the file for `width` in ../shared/weights.
+    /// MobileNetV2 ImageNet weights (safetensors, torchvision names; see WEIGHTS.md)
+    /// [default: the file for --width in ../shared/weights]
+    #[arg(long)]
     pub weights: Option<PathBuf>,
-    /// Fine-tune mode: how many of the base's 19 features (from the top) train.
+    /// Fine-tune: how many of the base's 19 features train, counted from the top
+    /// (2: features.17 and the last 1×1 conv; 18: every inverted residual)
+    #[arg(long, default_value_t = 4)]
     pub trainable_blocks: usize,
-    /// Fine-tune mode: the base learns at `lr × base_lr_factor`, the head at `lr`.
+    /// Fine-tune: the base's learning rate is --lr times this
+    #[arg(long, default_value_t = 0.1)]
     pub base_lr_factor: f64,
-    /// MobileNetV2: dropout between the pooled features and the dense head.
+    /// MobileNetV2: dropout on the pooled features before the dense head
+    #[arg(long, default_value_t = 0.2)]
     pub head_dropout: f64,
 }
 
 impl Default for TrainConfig {
-    /// The seed's task I–II settings: Adagrad 0.01, 10 epochs, batch 20, 180 px.
+    /// The seed's task I–II settings (Adagrad 0.01, 10 epochs, batch 20, 180 px): the
+    /// options' defaults, read from the command-line definition above.
     fn default() -> Self {
-        TrainConfig {
-            name: None,
-            data: PathBuf::from("../shared/data/chest_xray"),
-            runs_dir: PathBuf::from("runs"),
-            cache_dir: PathBuf::from(".cache"),
-            protocol: Protocol::Pooled,
-            seed: 42,
-            val_fraction: 0.1,
-            image_size: 180,
-            optimizer: OptimizerKind::Adagrad,
-            lr: 0.01,
-            momentum: 0.9,
-            epochs: 10,
-            batch_size: 20,
-            patience: None,
-            cpu: false,
-            model: ModelKind::SeedCnn,
-            width: 1.0,
-            mode: TransferMode::Frozen,
-            weights: None,
-            trainable_blocks: 4,
-            base_lr_factor: 0.1,
-            head_dropout: 0.2,
-        }
+        let cmd = TrainConfig::augment_args(clap::Command::new("defaults"));
+        let matches = cmd.get_matches_from(["defaults"]);
+        TrainConfig::from_arg_matches(&matches).expect("every option has a default or is optional")
     }
 }
 
 impl TrainConfig {
-    pub fn from_file(path: &Path) -> Result<TrainConfig> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
+    /// The configuration `trainer train` runs: the JSON file's settings (when one is given)
+    /// under every option typed on the command line; a mobilenet_v2 run whose image size
+    /// neither sets trains at 224 px, the size its ImageNet base was trained at.
+    /// `cli` is the config parsed from `matches`.
+    pub fn from_command_line(cli: TrainConfig, file: Option<&Path>, matches: &ArgMatches) -> Result<TrainConfig> {
+        let typed = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+        let (mut cfg, file_sets_size) = match file {
+            None => (cli, false),
+            Some(path) => {
+                let mut v = read_json_object(path)?;
+                let file_sets_size = v.contains_key("image_size");
+                if let Value::Object(cli) = serde_json::to_value(&cli)? {
+                    v.extend(cli.into_iter().filter(|(k, _)| typed(k)));
+                }
+                let cfg = serde_json::from_value(Value::Object(v))
+                    .with_context(|| format!("config file {} is not valid", path.display()))?;
+                (cfg, file_sets_size)
+            }
+        };
+        if cfg.model == ModelKind::MobilenetV2 && !typed("image_size") && !file_sets_size {
+            cfg.image_size = 224;
+        }
+        Ok(cfg)
     }
 
-    /// Whether the JSON config file at `path` sets `field` itself (rather than leaving the default).
-    pub fn file_sets(path: &Path, field: &str) -> Result<bool> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("config file {} is not valid", path.display()))?;
-        Ok(v.get(field).is_some())
+    /// The data and split this run trains and is measured on.
+    pub fn split_spec(&self) -> SplitSpec {
+        SplitSpec {
+            data: self.data.clone(),
+            cache_dir: self.cache_dir.clone(),
+            image_size: self.image_size,
+            protocol: self.protocol,
+            seed: self.seed,
+            val_fraction: self.val_fraction,
+        }
     }
 
     /// The MobileNetV2 weights file this config uses.
@@ -240,9 +284,51 @@ impl TrainConfig {
     }
 }
 
+/// The top-level object of a JSON file.
+fn read_json_object(path: &Path) -> Result<Map<String, Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    match serde_json::from_str(&text).with_context(|| format!("config file {} is not valid JSON", path.display()))? {
+        Value::Object(m) => Ok(m),
+        _ => anyhow::bail!("config file {} must hold one JSON object of settings", path.display()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn command_line(args: &[&str], file: Option<&Path>) -> Result<TrainConfig> {
+        let cmd = TrainConfig::augment_args(clap::Command::new("train"));
+        let matches = cmd.try_get_matches_from(std::iter::once("train").chain(args.iter().copied()))?;
+        TrainConfig::from_command_line(TrainConfig::from_arg_matches(&matches)?, file, &matches)
+    }
+
+    #[test]
+    fn typed_options_win_over_the_file_and_defaults_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.json");
+        std::fs::write(&file, r#"{"lr": 0.001, "epochs": 3, "model": "mobilenet_v2"}"#).unwrap();
+        let c = command_line(&["--epochs", "7", "--cpu"], Some(&file)).unwrap();
+        assert_eq!((c.lr, c.epochs, c.cpu, c.batch_size), (0.001, 7, true, 20));
+        assert_eq!(c.image_size, 224, "mobilenet_v2 defaults to its base's size");
+        let c = command_line(&["--model", "mobilenet_v2", "--image-size", "96"], None).unwrap();
+        assert_eq!(c.image_size, 96);
+        assert_eq!(command_line(&[], None).unwrap().image_size, 180);
+        std::fs::write(&file, r#"{"lr": 0.001, "typo": 1}"#).unwrap();
+        let err = command_line(&[], Some(&file)).unwrap_err();
+        assert!(format!("{err:#}").contains("c.json"), "{err:#}");
+        std::fs::write(&file, "[1, 2]").unwrap();
+        assert!(command_line(&[], Some(&file)).unwrap_err().to_string().contains("one JSON object"));
+    }
+
+    #[test]
+    fn defaults_are_the_seed_settings() {
+        let c = TrainConfig::default();
+        assert_eq!((c.optimizer, c.lr, c.epochs, c.batch_size, c.image_size), (OptimizerKind::Adagrad, 0.01, 10, 20, 180));
+        assert_eq!(c.data, PathBuf::from("../shared/data/chest_xray"));
+        assert_eq!((c.patience, c.weights.as_deref()), (None, None));
+    }
 
     #[test]
     fn old_configs_load_with_seed_cnn_defaults() {

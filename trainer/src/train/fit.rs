@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Kind, Reduction, Tensor};
@@ -15,9 +15,8 @@ use super::config::TrainConfig;
 use super::early_stopping::EarlyStopping;
 use super::optimizer::Optimizer;
 use crate::data::device::Samples;
-use crate::eval::metrics::at_threshold;
-use crate::eval::predict::predict;
 use crate::models::Classifier;
+use crate::util::progress;
 
 /// One line of history.csv.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -42,6 +41,14 @@ pub struct FitOutcome {
     pub seconds: f64,
 }
 
+/// A network's validation loss and accuracy at 0.5 after an epoch. The caller measures it
+/// (measuring is evaluation's job, a layer above training).
+#[derive(Clone, Copy, Debug)]
+pub struct ValScore {
+    pub loss: f64,
+    pub accuracy: f64,
+}
+
 /// One optimizer step on a batch; returns the mean loss and the logits.
 pub fn train_step(net: &dyn Classifier, opt: &mut Optimizer, x: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
     let logits = net.forward_t(x, true).squeeze_dim(1);
@@ -50,20 +57,50 @@ pub fn train_step(net: &dyn Classifier, opt: &mut Optimizer, x: &Tensor, y: &Ten
     (loss, logits)
 }
 
+/// One pass over `train` in shuffled batches; returns the mean loss and accuracy at 0.5.
+fn train_epoch(
+    net: &dyn Classifier,
+    opt: &mut Optimizer,
+    train: &dyn Samples,
+    batch_size: usize,
+    bar: &ProgressBar,
+) -> (f64, f64) {
+    let device = train.device();
+    let n = train.len() as i64;
+    // Loss and hits accumulate on the device, read once per epoch: no per-batch sync.
+    let mut loss_sum = Tensor::zeros([], (Kind::Float, device));
+    let mut hits = Tensor::zeros([], (Kind::Int64, device));
+    let perm = Tensor::randperm(n, (Kind::Int64, device));
+    let mut start = 0i64;
+    while start < n {
+        let len = (batch_size as i64).min(n - start);
+        let (x, y) = train.batch(&perm.narrow(0, start, len));
+        let (loss, logits) = train_step(net, opt, &x, &y);
+        tch::no_grad(|| {
+            let _ = loss_sum.g_add_(&(loss.detach() * len as f64));
+            let _ = hits.g_add_(&logits.gt(0.0).eq_tensor(&y.gt(0.5)).sum(Kind::Int64));
+        });
+        start += len;
+        bar.inc(1);
+    }
+    let n = n.max(1) as f64;
+    (loss_sum.double_value(&[]) / n, hits.int64_value(&[]) as f64 / n)
+}
+
 /// Trains `net` (whose variables live in `vs`) and leaves the final weights in `vs`.
 /// Var-store groups other than 0 learn at `cfg.lr` times their `cfg.lr_group_factors()`.
+/// `validate` scores the network after each epoch (early stopping watches its loss);
 /// `checkpoints` receives `last.safetensors` every epoch and `best.safetensors` on every
 /// improvement; `on_epoch` sees the history after each epoch (to persist it as it grows).
 pub fn fit(
     net: &dyn Classifier,
     vs: &mut VarStore,
     train: &dyn Samples,
-    val: &dyn Samples,
+    mut validate: impl FnMut(&dyn Classifier) -> ValScore,
     cfg: &TrainConfig,
     checkpoints: &Path,
     mut on_epoch: impl FnMut(&[EpochRecord]) -> Result<()>,
 ) -> Result<FitOutcome> {
-    let device = train.device();
     let mut opt = Optimizer::new(cfg.optimizer, vs, cfg.lr, cfg.momentum)?;
     for (group, factor) in cfg.lr_group_factors() {
         opt.set_lr_group(group, cfg.lr * factor);
@@ -73,44 +110,22 @@ pub fn fit(
     let mut history = Vec::new();
     let mut stopped_early = false;
     let started = Instant::now();
-    let n = train.len() as i64;
+    let n = train.len();
     let batches = (train.len() as u64).div_ceil(cfg.batch_size as u64);
 
     for epoch in 1..=cfg.epochs {
         let epoch_start = Instant::now();
-        let bar = ProgressBar::new(batches).with_style(
-            ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} batches {per_sec} eta {eta} {msg}",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{epoch}/{}", cfg.epochs));
-        // Loss and hits accumulate on the device, read once per epoch: no per-batch sync.
-        let mut loss_sum = Tensor::zeros([], (Kind::Float, device));
-        let mut hits = Tensor::zeros([], (Kind::Int64, device));
-        let perm = Tensor::randperm(n, (Kind::Int64, device));
-        let mut start = 0i64;
-        while start < n {
-            let len = (cfg.batch_size as i64).min(n - start);
-            let (x, y) = train.batch(&perm.narrow(0, start, len));
-            let (loss, logits) = train_step(net, &mut opt, &x, &y);
-            tch::no_grad(|| {
-                let _ = loss_sum.g_add_(&(loss.detach() * len as f64));
-                let _ = hits.g_add_(&logits.gt(0.0).eq_tensor(&y.gt(0.5)).sum(Kind::Int64));
-            });
-            start += len;
-            bar.inc(1);
-        }
+        let bar = progress::bar(batches, format!("epoch {epoch}/{}", cfg.epochs), "batches");
+        let (train_loss, train_accuracy) = train_epoch(net, &mut opt, train, cfg.batch_size, &bar);
         bar.finish_and_clear();
         let train_seconds = epoch_start.elapsed().as_secs_f64();
-        let v = predict(net, val, cfg.eval_batch_size());
+        let v = validate(net);
         let record = EpochRecord {
             epoch,
-            train_loss: loss_sum.double_value(&[]) / n as f64,
-            train_accuracy: hits.int64_value(&[]) as f64 / n as f64,
+            train_loss,
+            train_accuracy,
             val_loss: v.loss,
-            val_accuracy: at_threshold(&v.probs, &v.labels, 0.5).accuracy,
+            val_accuracy: v.accuracy,
             seconds: epoch_start.elapsed().as_secs_f64(),
             train_images_per_second: n as f64 / train_seconds,
         };

@@ -7,5 +7,5 @@ pub mod fit;
 pub mod optimizer;
 
 pub use config::TrainConfig;
-pub use fit::{fit, EpochRecord, FitOutcome};
+pub use fit::{fit, EpochRecord, FitOutcome, ValScore};
 pub use optimizer::OptimizerKind;

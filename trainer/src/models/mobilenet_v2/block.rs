@@ -17,6 +17,22 @@ pub enum Norm {
     BatchNorm { eps: f64, momentum: f64 },
 }
 
+impl Norm {
+    /// Keras's BatchNorm as the 0.35 export has it: eps 1e-3 (which the file does not
+    /// record); momentum 0.1 (torch convention) lets the statistics adapt when fine-tuned.
+    pub const KERAS: Norm = Norm::BatchNorm { eps: 1e-3, momentum: 0.1 };
+
+    /// The flavour of a weights file, from its tensor names: running statistics of the stem's
+    /// BatchNorm (`<prefix>features.0.1.running_var`) mean BatchNorm layers, else folded.
+    pub fn detect<V>(tensors: &std::collections::BTreeMap<String, V>, prefix: &str) -> Norm {
+        if tensors.contains_key(&format!("{prefix}features.0.1.running_var")) {
+            Norm::KERAS
+        } else {
+            Norm::Folded
+        }
+    }
+}
+
 /// TensorFlow 'SAME' padding `(before, after)` along one axis of length `size`.
 ///
 /// The output has `ceil(size / stride)` samples, which needs `(out - 1)·stride + kernel - size`

@@ -12,15 +12,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
 
-use crate::data::cache::write_atomic;
-use crate::data::kaggle::hex;
 use crate::data::Dataset;
 use crate::models::mobilenet_v2::{grey_to_input, MobileNetV2};
+use crate::util::device::device_name;
+use crate::util::fs::write_atomic;
+use crate::util::hash::hex;
+use crate::util::progress;
 
 const MAGIC: &[u8; 8] = b"MNV2F32\x01";
 
@@ -150,7 +151,7 @@ pub fn load_or_extract(
     let side = Sidecar {
         key: key.clone(),
         extraction_seconds: seconds,
-        device: crate::run::pipeline::device_name(device),
+        device: device_name(device),
         threads: tch::get_num_threads(),
     };
     eprintln!(
@@ -201,11 +202,7 @@ fn extract(data: &Dataset, base: &MobileNetV2, device: Device, batch: usize) -> 
     let side = data.size as i64;
     let per = (data.size * data.size) as usize;
     let batch = batch.max(1);
-    let bar = ProgressBar::new(n as u64).with_style(
-        ProgressStyle::with_template("features {pos}/{len} images [{bar:30}] {per_sec} eta {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
-    );
+    let bar = progress::bar(n as u64, "features", "images");
     let mut parts = Vec::with_capacity(n.div_ceil(batch));
     let mut start = 0;
     while start < n {

@@ -1,22 +1,23 @@
-//! `trainer validate-int8`: one blob over a whole test split with the float model (when its
-//! run folder is at hand), the trainer's integer reference and infer-core; prints accuracy,
-//! AUC and how far they agree. Fails when infer-core and the reference differ on any image.
+//! `trainer validate-int8`: a blob over its card's whole test split with infer-core, the
+//! integer reference and (when its run folder is present) the float model.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use infer_core::Model;
-use sha2::{Digest, Sha256};
 
-use super::pipeline::{pick_device, prepare};
-use super::quantize::FloatModel;
+use super::card::{card_path_for, read_card};
+use super::evaluate::{label_agreement, run_engine, run_reference, to_predictions};
+use super::float_model::FloatModel;
+use super::reference;
 use crate::data::device::DeviceImages;
+use crate::data::SplitData;
 use crate::eval::metrics::{at_threshold, roc_auc};
 use crate::eval::predict::Predictions;
-use crate::quant::card::ModelCard;
-use crate::quant::evaluate::{label_agreement, run_engine, run_reference, to_predictions};
-use crate::train::TrainConfig;
+use crate::eval::fmt_auc;
+use crate::util::device::pick_device;
+use crate::util::hash::sha256_hex;
 
 pub struct ValidateOptions {
     pub blob: PathBuf,
@@ -40,22 +41,9 @@ pub struct Validation {
     pub label_agreement: Option<f64>,
 }
 
-/// `models/x.int8.postcard` → `models/x.json`.
-pub fn card_path_for(blob: &Path) -> PathBuf {
-    let name = blob.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stem = name.strip_suffix(".int8.postcard").unwrap_or(&name).to_string();
-    blob.with_file_name(format!("{stem}.json"))
-}
-
-pub fn read_card(path: &Path) -> Result<ModelCard> {
-    let text =
-        std::fs::read(path).with_context(|| format!("cannot read the model card {}", path.display()))?;
-    serde_json::from_slice(&text).with_context(|| format!("{} is not a valid model card", path.display()))
-}
-
 fn line(name: &str, p: &Predictions, threshold: f64) -> f64 {
     let m = at_threshold(&p.probs, &p.labels, threshold);
-    let auc = roc_auc(&p.probs, &p.labels).map(|a| format!("{a:.4}")).unwrap_or_else(|| "n/a".into());
+    let auc = fmt_auc(roc_auc(&p.probs, &p.labels));
     println!(
         "{name:<17} accuracy {:.2}%  F1 {:.3}  AUC {auc}  (threshold {threshold:.2})",
         100.0 * m.accuracy,
@@ -71,32 +59,22 @@ pub fn validate_int8(opts: &ValidateOptions) -> Result<Validation> {
         .map_err(|e| anyhow::anyhow!("{} is not a valid blob: {e}", opts.blob.display()))?;
     let card_path = opts.card.clone().unwrap_or_else(|| card_path_for(&opts.blob));
     let card = read_card(&card_path)?;
-    let sha: String = Sha256::digest(&blob).iter().map(|b| format!("{b:02x}")).collect();
-    if sha != card.sha256 {
+    if sha256_hex(&blob) != card.sha256 {
         eprintln!("warning: {} does not match the sha256 in {}", opts.blob.display(), card_path.display());
     }
-    let cfg = TrainConfig {
-        data: opts.data.clone(),
-        cache_dir: opts.cache_dir.clone(),
-        protocol: card.split.protocol,
-        seed: card.split.seed,
-        val_fraction: card.split.val_fraction,
-        image_size: card.split.image_size,
-        ..TrainConfig::default()
-    };
-    let p = prepare(&cfg)?;
+    let p = SplitData::load(&card.split.spec(opts.data.clone(), opts.cache_dir.clone()))?;
     let test = &p.split.test;
     println!(
         "{}: {} test images ({:?} protocol), blob {} bytes, arena {} bytes",
         card.name,
         test.len(),
-        cfg.protocol,
+        card.split.protocol,
         blob.len(),
         model.arena_len()
     );
 
     let engine = run_engine(&model, &p.data, test)?;
-    let reference = run_reference(&model, &p.data, test);
+    let reference = run_reference(&model, &p.data, test, &reference::run);
     let bit_exact = engine.iter().zip(&reference).filter(|(a, b)| a == b).count();
     let int8 = to_predictions(&model, &engine, &p.data, test);
     let int8_accuracy = line("int8 infer-core", &int8, card.threshold);

@@ -1,0 +1,180 @@
+//! `trainer quantize`: a finished run → a calibrated int8 blob and its model card in
+//! `models/`, as a sequence of named steps:
+//!
+//! export → check against tch → calibrate → quantize → bias-correct → validate (once) →
+//! measure float and int8 on validation and test, with infer-core checked byte for byte
+//! against the integer reference on both → only then write blob and card, each atomically.
+//!
+//! Any failed step returns an error before anything is written, so `models/` never holds a
+//! blob that failed a check.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{anyhow, ensure, Context, Result};
+use infer_core::Model;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use tch::Device;
+
+use super::bias_correction::correct_bias;
+use super::calibrate::{calibrate, Calibration};
+use super::card::{card_for, print_card, CardSources, Measured, ModelCard};
+use super::evaluate::{label_agreement, run_engine, run_reference, to_predictions};
+use super::float_exec::TchGraph;
+use super::float_model::FloatModel;
+use super::quantize::QuantModel;
+use crate::data::device::DeviceImages;
+use crate::data::SplitData;
+use crate::eval::evaluate;
+use crate::util::device::pick_device;
+use crate::util::fs::write_atomic;
+
+pub struct QuantizeOptions {
+    pub run: PathBuf,
+    /// Folder for `<name>.int8.postcard` and `<name>.json`.
+    pub out_dir: PathBuf,
+    /// Defaults to the run folder's name.
+    pub name: Option<String>,
+    pub calibration: Calibration,
+    pub calibration_images: usize,
+    /// Data folder, when not the one the run was trained on.
+    pub data: Option<PathBuf>,
+    pub cpu: bool,
+    /// Remove the mean int8 − float error of the final logits, measured on the calibration
+    /// images, from the last layer's bias.
+    pub bias_correction: bool,
+}
+
+/// The int8 model's output bytes for one int8 input, as the integer reference computes them.
+pub type ReferenceFn = dyn Fn(&Model<'_>, &[i8]) -> Vec<i8> + Sync;
+
+/// Quantizes `opts.run` and writes blob and card; `command` is recorded in the card.
+pub fn quantize_run(opts: &QuantizeOptions, command: &str) -> Result<ModelCard> {
+    quantize_run_with(opts, command, &super::reference::run)
+}
+
+/// [`quantize_run`] against a given integer reference (tests inject a wrong one to prove
+/// that a failed bit-exact check writes nothing).
+pub fn quantize_run_with(opts: &QuantizeOptions, command: &str, reference: &ReferenceFn) -> Result<ModelCard> {
+    let started = Instant::now();
+    check_options(opts)?;
+    let device = pick_device(opts.cpu);
+    let float = FloatModel::load(&opts.run, device)?;
+    let mut spec = float.config().split_spec();
+    if let Some(d) = &opts.data {
+        spec.data = d.clone();
+    }
+    let p = SplitData::load(&spec)?;
+
+    let graph = float.export()?;
+    let tg = TchGraph::new(&graph, device);
+    let export_err = check_export(&float, &tg, &p)?;
+    let calibration = calibration_images(&p, float.config().seed, opts.calibration_images);
+    eprintln!("calibrating {:?} on {} training images", opts.calibration, calibration.len());
+    let pixels = calibration.chunks(32).map(|c| DeviceImages::new(&p.data, c, Device::Cpu).pixels);
+    let ranges = calibrate(&graph, &tg, pixels, opts.calibration);
+    let mut qm = QuantModel::new(graph.clone(), &ranges)?;
+    let correction =
+        if opts.bias_correction { Some(correct_bias(&mut qm, &tg, &p, &calibration)?) } else { None };
+    let blob = qm.blob()?;
+    let model = Model::from_bytes(&blob).map_err(|e| anyhow!("{e}"))?;
+    let measured = measure(&float, &model, &p, device, reference)?;
+
+    let name = output_name(opts);
+    let card = card_for(&CardSources {
+        name: &name,
+        float: &float,
+        graph: &graph,
+        model: &model,
+        blob: &blob,
+        p: &p,
+        opts,
+        calibration_images: calibration.len(),
+        correction,
+        export_err,
+        measured: &measured,
+        command,
+        seconds: started.elapsed().as_secs_f64(),
+    });
+    write_outputs(&opts.out_dir, &name, &blob, &card)?;
+    print_card(&card);
+    Ok(card)
+}
+
+fn check_options(opts: &QuantizeOptions) -> Result<()> {
+    ensure!(opts.calibration_images > 0, "--calibration-images must be at least 1");
+    if let Calibration::Percentile(p) = opts.calibration {
+        ensure!(p > 50.0 && p <= 100.0, "--percentile must be in (50, 100], got {p}");
+    }
+    Ok(())
+}
+
+fn output_name(opts: &QuantizeOptions) -> String {
+    opts.name.clone().unwrap_or_else(|| {
+        opts.run.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into())
+    })
+}
+
+/// The exported graph reproduces the tch model on (up to 64) validation images; returns the
+/// largest |logit| difference.
+fn check_export(float: &FloatModel, tg: &TchGraph<'_>, p: &SplitData) -> Result<f64> {
+    let check: Vec<usize> = p.split.val.iter().copied().take(64).collect();
+    let px = DeviceImages::new(&p.data, &check, Device::Cpu).pixels;
+    let graph_logits = tg.run(&tg.input_from_pixels(&px), |_, _| ()).flatten(0, -1);
+    let err = (graph_logits - float.logits(&px)).abs().max().double_value(&[]);
+    eprintln!("export check: max |logit difference| float graph vs tch model = {err:.2e}");
+    ensure!(err < 0.05, "the exported graph does not reproduce the model (max logit error {err})");
+    Ok(err)
+}
+
+/// A seeded random sample of training images (never validation or test).
+fn calibration_images(p: &SplitData, seed: u64, n: usize) -> Vec<usize> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut pool = p.split.train.clone();
+    pool.shuffle(&mut rng);
+    pool.truncate(n);
+    pool
+}
+
+/// Float and int8 on validation (thresholds) and test (measured once); fails unless
+/// infer-core equals the integer reference on every validation and test image.
+fn measure(
+    float: &FloatModel,
+    model: &Model<'_>,
+    p: &SplitData,
+    device: Device,
+    reference: &ReferenceFn,
+) -> Result<Measured> {
+    let float_val = float.predict(&DeviceImages::new(&p.data, &p.split.val, device));
+    let float_test = float.predict(&DeviceImages::new(&p.data, &p.split.test, device));
+    let float_report = evaluate(&float_val, &float_test);
+    let (val, test) = (&p.split.val, &p.split.test);
+    eprintln!("running infer-core and the integer reference on {} + {} images", val.len(), test.len());
+    let val_out = run_engine(model, &p.data, val)?;
+    let test_out = run_engine(model, &p.data, test)?;
+    for (split, indices, out) in [("validation", val, &val_out), ("test", test, &test_out)] {
+        let reference_out = run_reference(model, &p.data, indices, reference);
+        let differ = out.iter().zip(&reference_out).filter(|(a, b)| a != b).count();
+        ensure!(
+            differ == 0,
+            "infer-core and the integer reference disagree on {differ} of {} {split} images: nothing written",
+            indices.len()
+        );
+    }
+    let int8_test = to_predictions(model, &test_out, &p.data, test);
+    let int8_report = evaluate(&to_predictions(model, &val_out, &p.data, val), &int8_test);
+    let agreement = label_agreement(&float_test, float_report.threshold, &int8_test, int8_report.threshold);
+    Ok(Measured { float_report, int8_report, int8_test, agreement, bit_exact: test.len() })
+}
+
+/// Blob, then card, each written atomically once every check has passed.
+fn write_outputs(dir: &Path, name: &str, blob: &[u8], card: &ModelCard) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let blob_path = dir.join(&card.blob);
+    let card_path = dir.join(format!("{name}.json"));
+    write_atomic(&blob_path, blob)?;
+    write_atomic(&card_path, &serde_json::to_vec_pretty(card)?)?;
+    println!("wrote {} and {}", blob_path.display(), card_path.display());
+    Ok(())
+}

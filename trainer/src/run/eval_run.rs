@@ -1,0 +1,38 @@
+//! `trainer eval`: re-measure a finished run from its folder alone, write `eval.json` and
+//! redraw its plots.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::load::{load_run_model, read_metrics};
+use super::{plot_files, RunDir};
+use crate::data::device::DeviceImages;
+use crate::data::SplitData;
+use crate::eval::{measure, print_report, EvalReport};
+use crate::util::device::pick_device;
+use crate::util::fs::write_atomic;
+
+/// Re-evaluates a finished run (its own config, optionally another data folder), writes
+/// `eval.json` and redraws the plots beside it.
+pub fn eval_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<EvalReport> {
+    let run = RunDir::new(run_dir);
+    let mut cfg = read_metrics(run_dir)?.config;
+    if let Some(d) = data {
+        cfg.data = d.to_path_buf();
+    }
+    let p = SplitData::load(&cfg.split_spec())?;
+    let device = pick_device(cpu);
+    // A frozen transfer run is measured through the full model too: the base in
+    // model.safetensors is what the head was trained on, whatever the weights file is now.
+    let (_vs, net, _) = load_run_model(run_dir, device)?;
+    let val = DeviceImages::new(&p.data, &p.split.val, device);
+    let test = DeviceImages::new(&p.data, &p.split.test, device);
+    let report = measure(&net, &val, &test, cfg.eval_batch_size());
+    write_atomic(&run.eval(), &serde_json::to_vec_pretty(&report)?)?;
+    plot_files::write_pr_plot(&report, &cfg.run_name(), &run);
+    plot_files::redraw_curves(&cfg.run_name(), &run);
+    print_report(&report, run.path());
+    Ok(report)
+}
+

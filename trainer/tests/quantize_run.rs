@@ -1,0 +1,68 @@
+//! `trainer quantize` end to end on a small seed CNN trained on generated data (CPU): blob and
+//! card are written only after every check has passed. An integer reference that disagrees
+//! with infer-core (an injected fault) leaves nothing in the output folder.
+
+mod common;
+
+use infer_core::Model;
+use trainer::data::Protocol;
+use trainer::quant::calibrate::Calibration;
+use trainer::quant::pipeline::{quantize_run, quantize_run_with, QuantizeOptions};
+use trainer::quant::reference;
+use trainer::run::train_run;
+use trainer::train::{OptimizerKind, TrainConfig};
+
+#[test]
+fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_card() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("chest_xray");
+    common::make_learnable_layout(&data, &common::Layout { patients: 525, side: 12, bases: [60, 170, 150] });
+    let cfg = TrainConfig {
+        name: Some("tiny".into()),
+        data,
+        runs_dir: tmp.path().join("runs"),
+        cache_dir: tmp.path().join("cache"),
+        protocol: Protocol::Official,
+        val_fraction: 0.25,
+        image_size: 12,
+        optimizer: OptimizerKind::Adam,
+        lr: 3e-3,
+        epochs: 2,
+        batch_size: 32,
+        cpu: true,
+        ..TrainConfig::default()
+    };
+    train_run(&cfg, "test").unwrap();
+    let out = tmp.path().join("models");
+    let opts = QuantizeOptions {
+        run: tmp.path().join("runs/tiny"),
+        out_dir: out.clone(),
+        name: None,
+        calibration: Calibration::MinMax,
+        calibration_images: 64,
+        data: None,
+        cpu: true,
+        bias_correction: true,
+    };
+
+    // A reference off by one in the last output byte of every image.
+    let wrong = |m: &Model<'_>, x: &[i8]| {
+        let mut bytes = reference::run(m, x);
+        if let Some(last) = bytes.last_mut() {
+            *last = last.wrapping_add(1);
+        }
+        bytes
+    };
+    let err = quantize_run_with(&opts, "test", &wrong).unwrap_err();
+    assert!(format!("{err:#}").contains("disagree"), "{err:#}");
+    let left: Vec<_> = std::fs::read_dir(&out).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "a failed check left {left:?} behind");
+
+    let card = quantize_run(&opts, "test").unwrap();
+    assert_eq!(card.test_bit_exact, card.split.test_images);
+    let blob = std::fs::read(out.join("tiny.int8.postcard")).unwrap();
+    assert_eq!(blob.len(), card.blob_bytes);
+    assert!(Model::from_bytes(&blob).is_ok());
+    assert!(out.join("tiny.json").is_file());
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2, "no temporary files");
+}
