@@ -19,8 +19,9 @@ pub fn range(activation: Activation, q: Quant) -> (i32, i32) {
 fn relu6_top(q: Quant) -> i32 {
     let steps = (6.0f32 / q.scale).round();
     // `steps` is >= 0 for a positive scale; anything from 255 up already reaches 127 from
-    // the lowest zero point, so the exact sum is only needed below that (also +∞ and NaN).
-    if !(steps < 255.0) {
+    // the lowest zero point, so the exact sum is only needed below that (+∞ included; NaN
+    // cannot come from a positive scale, and is treated as unbounded too).
+    if steps.is_nan() || steps >= 255.0 {
         return 127;
     }
     (i32::from(q.zero_point) + steps as i32).min(127)

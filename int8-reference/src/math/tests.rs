@@ -30,7 +30,7 @@ fn rdbpot_ties_go_away_from_zero() {
     // Just off the tie rounds to nearest.
     assert_eq!(rdbpot(5, 2), 1); // 1.25
     assert_eq!(rdbpot(-7, 2), -2); // −1.75
-    // Extremes: e = 0 is the identity, e = 31 of i32::MIN is exactly −1.
+                                   // Extremes: e = 0 is the identity, e = 31 of i32::MIN is exactly −1.
     assert_eq!(rdbpot(i32::MIN, 0), i32::MIN);
     assert_eq!(rdbpot(i32::MIN, 31), -1);
     assert_eq!(rdbpot(i32::MAX, 31), 1);
