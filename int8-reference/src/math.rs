@@ -78,6 +78,17 @@ pub fn quantize_multiplier(real: f64) -> (i32, i32) {
     (m as i32, shift)
 }
 
+/// TFLite's MEAN over `n` positions (`QuantizedMeanOrSum`) folds 1/n into the multiplier
+/// `(m, s) = QuantizeMultiplier(s_in / s_out)`: `k = min(63 − clz64(n), 32, 31 + s)`, result
+/// `(m · 2^k / n, s − k)`. Not a layer of the blob schema (its GlobalAvgPool is TFLM's
+/// AvgPool); kept for INT8.md's check value and the trainer's tests.
+pub fn fold_mean(m: i32, s: i32, n: u64) -> (i32, i32) {
+    let log2_n = 63 - n.max(1).leading_zeros() as i32;
+    let k = log2_n.min(32).min(31 + s).max(0);
+    let folded = (i64::from(m) << k) / n.max(1) as i64;
+    (i32::try_from(folded).expect("m · 2^k / n < 2^31 because 2^k <= n"), s - k)
+}
+
 /// `real = q · 2^e` with q in [0.5, 1), for positive finite normal `real` (else q = 0).
 fn frexp(real: f64) -> (f64, i32) {
     let biased = ((real.to_bits() >> 52) & 0x7ff) as i32;

@@ -69,4 +69,9 @@ fn per_layer_outputs_cover_every_layer() {
         assert_eq!(def.op_name(), out.op);
         assert_eq!(out.values.len(), out.h * out.w * out.c);
     }
+    // Wrong input length and a corrupted blob are errors, not panics.
+    assert!(int8_reference::run(&bytes, &input[1..]).is_err());
+    let mut bad = bytes.clone();
+    bad[bytes.len() / 2] ^= 1;
+    assert!(int8_reference::run(&bad, &input).is_err());
 }

@@ -14,6 +14,9 @@ fn int8_md_check_values() {
     assert_eq!(mbqm(99827, 1673091988, -1), Some(38888));
     assert_eq!(quantize_multiplier(0.0037), (2034096511, -8));
     assert_eq!(quantize_multiplier(0.5), (1073741824, 0));
+    // MEAN over 7×7 in Google's int8 MobileNetV2. (INT8.md's scales are printed rounded:
+    // QuantizeMultiplier(0.0235294 / 0.0190778) is (1324287901, 1), so start from its (m, s).)
+    assert_eq!(fold_mean(1324286437, 1, 49), (864840122, -4));
 }
 
 #[test]

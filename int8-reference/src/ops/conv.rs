@@ -35,3 +35,28 @@ pub fn conv2d(x: &Tensor, def: &Conv2dDef<'_>) -> Result<Tensor, String> {
     }
     Ok(Tensor { values, h: oh, w: ow, c: oc, quant: def.output })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infer_core::{Activation, ChannelQuant, Quant, Window};
+
+    #[test]
+    fn relu6_with_a_tiny_output_scale_saturates() {
+        // 1×1 conv, one channel, weight 1, multiplier 0.5: out = zp + round(x / 2), clamped to
+        // [zp, min(127, zp + round(6 / 1e-30))] = [zp, 127] rather than overflowing.
+        let (bias, mult, shift) = (0i32.to_le_bytes(), (1i32 << 30).to_le_bytes(), [0u8]);
+        let def = Conv2dDef {
+            out_channels: 1,
+            window: Window::symmetric(1, 1, 0, 1, 3),
+            weights: &[1],
+            channels: ChannelQuant { bias: &bias, multiplier: &mult, shift: &shift },
+            output: Quant { scale: 1e-30, zero_point: 100 },
+            activation: Activation::Relu6,
+            pool: None,
+        };
+        let quant = Quant { scale: 1.0, zero_point: 0 };
+        let x = Tensor { values: vec![-128, 40, 127], h: 1, w: 3, c: 1, quant };
+        assert_eq!(conv2d(&x, &def).unwrap().values, vec![100, 120, 127]);
+    }
+}
