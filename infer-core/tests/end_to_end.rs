@@ -1,210 +1,11 @@
-//! Build models with the host serializer, load them, run them, and compare bit for bit with a
-//! naive i64 interpreter of the same layer definitions (no arena, no ping-pong, no fusion).
+//! Build models with the host serializer, load them, run them, and compare bit for bit with
+//! `int8-reference`, the plain integer interpreter written from `shared/INT8.md` (no arena, no
+//! ping-pong, no fusion, its own rounding).
 
 mod common;
 
 use common::{seed_cnn, tiny_net, Net, Rng};
-use infer_core::quant_math::{activation_range, multiply_by_quantized_multiplier as mbqm, ADD_LEFT_SHIFT};
-use infer_core::{Activation, ChannelQuant, Error, LayerDef, Model, Quant, Shape, TensorSpec, Window};
-
-// ---------------------------------------------------------------- naive reference interpreter
-
-#[derive(Clone)]
-struct T {
-    v: Vec<i64>,
-    s: Shape,
-    q: Quant,
-}
-
-impl T {
-    fn at(&self, y: usize, x: usize, c: usize) -> i64 {
-        self.v[(y * usize::from(self.s.w) + x) * usize::from(self.s.c) + c]
-    }
-}
-
-fn le(b: &[u8], i: usize) -> i32 {
-    i32::from_le_bytes(b[4 * i..4 * i + 4].try_into().unwrap())
-}
-
-fn clamp(v: i64, out: Quant, act: Activation) -> i64 {
-    let (lo, hi) = activation_range(act, out.scale, i32::from(out.zero_point));
-    v.clamp(i64::from(lo), i64::from(hi))
-}
-
-fn finish(acc: i64, ch: &ChannelQuant, c: usize, out: Quant, act: Activation) -> i64 {
-    let acc = acc + i64::from(le(ch.bias, c));
-    let acc = i32::try_from(acc).expect("accumulator fits i32");
-    let v =
-        i64::from(mbqm(acc, le(ch.multiplier, c), i32::from(ch.shift[c] as i8))) + i64::from(out.zero_point);
-    clamp(v, out, act)
-}
-
-/// Input coordinates of window tap (ky, kx) for output (oy, ox), if inside the image.
-fn tap(w: &Window, s: Shape, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
-    let y = (oy * usize::from(w.stride_h) + ky) as i64 - i64::from(w.pad_top);
-    let x = (ox * usize::from(w.stride_w) + kx) as i64 - i64::from(w.pad_left);
-    (y >= 0 && x >= 0 && y < i64::from(s.h) && x < i64::from(s.w)).then_some((y as usize, x as usize))
-}
-
-fn max_pool(t: &T, w: &Window) -> T {
-    let mut v = vec![];
-    for oy in 0..usize::from(w.out_h) {
-        for ox in 0..usize::from(w.out_w) {
-            for c in 0..usize::from(t.s.c) {
-                let mut m = -128;
-                for ky in 0..usize::from(w.kernel_h) {
-                    for kx in 0..usize::from(w.kernel_w) {
-                        if let Some((y, x)) = tap(w, t.s, oy, ox, ky, kx) {
-                            m = m.max(t.at(y, x, c));
-                        }
-                    }
-                }
-                v.push(m);
-            }
-        }
-    }
-    T { v, s: Shape { h: w.out_h, w: w.out_w, c: t.s.c }, q: t.q }
-}
-
-/// Conv (`dw_m` None) or depthwise (`dw_m` = Some(depth multiplier)).
-fn conv(
-    t: &T,
-    w: &Window,
-    oc: usize,
-    (wts, ch): (&[u8], &ChannelQuant),
-    (out, act): (Quant, Activation),
-    dw_m: Option<usize>,
-) -> T {
-    let zp = i64::from(t.q.zero_point);
-    let ic_n = usize::from(t.s.c);
-    let oc = dw_m.map_or(oc, |m| ic_n * m);
-    let (kh, kw) = (usize::from(w.kernel_h), usize::from(w.kernel_w));
-    let mut v = vec![];
-    for oy in 0..usize::from(w.out_h) {
-        for ox in 0..usize::from(w.out_w) {
-            for c in 0..oc {
-                let mut acc = 0i64;
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        let Some((y, x)) = tap(w, t.s, oy, ox, ky, kx) else {
-                            continue;
-                        };
-                        match dw_m {
-                            None => {
-                                for i in 0..ic_n {
-                                    let wv = wts[((c * kh + ky) * kw + kx) * ic_n + i] as i8;
-                                    acc += i64::from(wv) * (t.at(y, x, i) - zp);
-                                }
-                            }
-                            Some(m) => {
-                                let wv = wts[(ky * kw + kx) * oc + c] as i8;
-                                acc += i64::from(wv) * (t.at(y, x, c / m) - zp);
-                            }
-                        }
-                    }
-                }
-                v.push(finish(acc, ch, c, out, act));
-            }
-        }
-    }
-    T { v, s: Shape { h: w.out_h, w: w.out_w, c: oc as u16 }, q: out }
-}
-
-fn reference(layers: &[LayerDef], input: TensorSpec, x: &[i8]) -> Vec<i8> {
-    let mut t = T { v: x.iter().map(|&v| i64::from(v)).collect(), s: input.shape, q: input.quant };
-    let mut slots: Vec<Option<T>> = vec![None; 4];
-    for l in layers {
-        t = match l {
-            LayerDef::Conv2d(c) => {
-                let full = conv(
-                    &t,
-                    &c.window,
-                    usize::from(c.out_channels),
-                    (c.weights, &c.channels),
-                    (c.output, c.activation),
-                    None,
-                );
-                match &c.pool {
-                    Some(p) => max_pool(&full, p),
-                    None => full,
-                }
-            }
-            LayerDef::DepthwiseConv2d(c) => conv(
-                &t,
-                &c.window,
-                0,
-                (c.weights, &c.channels),
-                (c.output, c.activation),
-                Some(usize::from(c.depth_multiplier)),
-            ),
-            LayerDef::MaxPool(w) => max_pool(&t, w),
-            LayerDef::GlobalAvgPool => {
-                let (n, c_n) = (i64::from(t.s.h) * i64::from(t.s.w), usize::from(t.s.c));
-                let v = (0..c_n)
-                    .map(|c| {
-                        let s: i64 = t.v.iter().skip(c).step_by(c_n).sum();
-                        // round half away from zero
-                        let r = (2 * s.abs() + n) / (2 * n);
-                        (if s < 0 { -r } else { r }).clamp(-128, 127)
-                    })
-                    .collect();
-                T { v, s: Shape { h: 1, w: 1, c: t.s.c }, q: t.q }
-            }
-            LayerDef::Dense(d) => {
-                let n = t.v.len();
-                let zp = i64::from(t.q.zero_point);
-                let v = (0..usize::from(d.out_features))
-                    .map(|o| {
-                        let acc: i64 =
-                            (0..n).map(|i| i64::from(d.weights[o * n + i] as i8) * (t.v[i] - zp)).sum();
-                        finish(acc, &d.channels, o, d.output, d.activation)
-                    })
-                    .collect();
-                T { v, s: Shape { h: 1, w: 1, c: d.out_features }, q: d.output }
-            }
-            LayerDef::Save { slot } => {
-                slots[usize::from(*slot)] = Some(t.clone());
-                t
-            }
-            LayerDef::Add(a) => {
-                let b = slots[usize::from(a.slot)].clone().unwrap();
-                let s = |m: &infer_core::Multiplier, x: i64| {
-                    i64::from(mbqm(x as i32, m.multiplier, i32::from(m.shift)))
-                };
-                let v =
-                    t.v.iter()
-                        .zip(&b.v)
-                        .map(|(&x1, &x2)| {
-                            let v1 = s(&a.input1, (x1 - i64::from(t.q.zero_point)) << ADD_LEFT_SHIFT);
-                            let v2 = s(&a.input2, (x2 - i64::from(b.q.zero_point)) << ADD_LEFT_SHIFT);
-                            clamp(
-                                s(&a.output_multiplier, v1 + v2) + i64::from(a.output.zero_point),
-                                a.output,
-                                a.activation,
-                            )
-                        })
-                        .collect();
-                T { v, s: t.s, q: a.output }
-            }
-            LayerDef::Requantize(r) => {
-                let v =
-                    t.v.iter()
-                        .map(|&x| {
-                            let m = &r.multiplier;
-                            let y = i64::from(mbqm(
-                                (x - i64::from(t.q.zero_point)) as i32,
-                                m.multiplier,
-                                i32::from(m.shift),
-                            ));
-                            (y + i64::from(r.output.zero_point)).clamp(-128, 127)
-                        })
-                        .collect();
-                T { v, s: t.s, q: r.output }
-            }
-        };
-    }
-    t.v.iter().map(|&v| v as i8).collect()
-}
+use infer_core::{Error, LayerDef, Model, Shape};
 
 // ------------------------------------------------------------------------------------- tests
 
@@ -215,7 +16,6 @@ fn random_input(rng: &mut Rng, n: usize) -> Vec<i8> {
 fn check_against_reference(net: &Net, runs: u64) {
     let blob = net.blob();
     let model = Model::from_bytes(&blob).expect("valid blob");
-    let defs = net.layer_defs();
     let mut arena = vec![0u8; model.arena_len()];
     let mut rng = Rng::new(7);
     let mut distinct = std::collections::HashSet::new();
@@ -223,7 +23,7 @@ fn check_against_reference(net: &Net, runs: u64) {
         let x = random_input(&mut rng, model.input_shape().len());
         let out = model.run(&x, &mut arena).expect("run");
         let got: Vec<i8> = out.values().collect();
-        assert_eq!(got, reference(&defs, net.input, &x));
+        assert_eq!(got, int8_reference::run(&blob, &x).expect("reference runs"));
         distinct.insert(got);
     }
     assert!(runs < 4 || distinct.len() > 1, "output does not depend on the input");
