@@ -45,7 +45,7 @@ fn check(blob_path: &Path) {
         (0..data.records.len()).filter(|&i| data.records[i].official == OfficialSplit::Test).collect();
     assert_eq!(test.len(), 624);
     let engine = run_engine(&model, &data, &test).unwrap();
-    let reference = run_reference(&model, &data, &test, &reference::run);
+    let reference = run_reference(&model, &data, &test, &reference::run).unwrap();
     let mut arena = vec![0u8; model.arena_len()];
     for (k, &i) in test.iter().enumerate() {
         let from_pixels: Vec<i8> = model

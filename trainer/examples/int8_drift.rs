@@ -31,16 +31,18 @@ fn main() -> Result<()> {
         let mut float_out = Vec::new();
         let _ =
             tg.run(&tg.input_from_pixels(&px), |_, t| float_out.push(t.permute([0, 2, 3, 1]).flatten(0, -1)));
-        reference::run_layers(&model, &pixels_to_q(p.data.image(i)), |l, q, _shape, quant| {
+        let outputs = reference::run_layers(&model, &pixels_to_q(p.data.image(i))).map_err(anyhow::Error::msg)?;
+        for (l, out) in outputs.iter().enumerate() {
+            let quant = infer_core::Quant { scale: out.scale, zero_point: out.zero_point };
             let f = Vec::<f32>::try_from(&float_out[l]).expect("floats");
-            for (&v, &fv) in q.iter().zip(&f) {
+            for (&v, &fv) in out.values.iter().zip(&f) {
                 let d = (f64::from(quant.dequantize(v)) - f64::from(fv)) / f64::from(quant.scale);
                 sum[l] += d;
                 sq[l] += d * d;
                 count[l] += 1.0;
             }
-            names[l] = graph.layers[l].kind_name().to_string();
-        });
+            names[l] = out.op.to_string();
+        }
     }
     for l in 0..layers {
         println!(

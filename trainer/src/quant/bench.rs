@@ -39,7 +39,7 @@ pub fn bench_int8(blob: &[u8], float: Option<&FloatModel>, images: usize) -> Res
     let int8 = inputs.len() as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
     for x in inputs.iter().take(10) {
-        let _ = reference::run(&model, x);
+        reference::run(&model, x).map_err(|e| anyhow!("{e}"))?;
     }
     let reference_ips = inputs.len().min(10) as f64 / t.elapsed().as_secs_f64();
 

@@ -49,12 +49,15 @@ pub fn run_reference(
     data: &Dataset,
     indices: &[usize],
     reference: &ReferenceFn,
-) -> Vec<Vec<i8>> {
+) -> Result<Vec<Vec<i8>>> {
     let progress = bar(indices.len(), "int8 reference");
     let out = indices
         .par_iter()
         .progress_with(progress.clone())
-        .map(|&i| reference(model, &pixels_to_q(data.image(i))))
+        .map(|&i| {
+            reference(model, &pixels_to_q(data.image(i)))
+                .map_err(|e| anyhow!("the integer reference failed on {}: {e}", data.records[i].path.display()))
+        })
         .collect();
     progress.finish_and_clear();
     out

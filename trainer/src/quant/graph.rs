@@ -46,19 +46,6 @@ pub enum FloatLayer {
 }
 
 impl FloatLayer {
-    /// Short name for reports.
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            FloatLayer::Conv { .. } => "conv",
-            FloatLayer::Depthwise { .. } => "depthwise",
-            FloatLayer::Dense { .. } => "dense",
-            FloatLayer::MaxPool(_) => "max_pool",
-            FloatLayer::GlobalAvgPool => "avg_pool",
-            FloatLayer::Save { .. } => "save",
-            FloatLayer::Add { .. } => "add",
-        }
-    }
-
     /// True for layers whose output gets its own quantization (the others keep their
     /// input's scale and zero point, or produce no tensor).
     pub fn has_own_quant(&self) -> bool {

@@ -47,7 +47,7 @@ pub struct QuantizeOptions {
 }
 
 /// The int8 model's output bytes for one int8 input, as the integer reference computes them.
-pub type ReferenceFn = dyn Fn(&Model<'_>, &[i8]) -> Vec<i8> + Sync;
+pub type ReferenceFn = dyn Fn(&Model<'_>, &[i8]) -> Result<Vec<i8>, String> + Sync;
 
 /// Quantizes `opts.run` and writes blob and card; `command` is recorded in the card.
 pub fn quantize_run(opts: &QuantizeOptions, command: &str) -> Result<ModelCard> {
@@ -154,7 +154,7 @@ fn measure(
     let val_out = run_engine(model, &p.data, val)?;
     let test_out = run_engine(model, &p.data, test)?;
     for (split, indices, out) in [("validation", val, &val_out), ("test", test, &test_out)] {
-        let reference_out = run_reference(model, &p.data, indices, reference);
+        let reference_out = run_reference(model, &p.data, indices, reference)?;
         let differ = out.iter().zip(&reference_out).filter(|(a, b)| a != b).count();
         ensure!(
             differ == 0,

@@ -74,7 +74,7 @@ pub fn validate_int8(opts: &ValidateOptions) -> Result<Validation> {
     );
 
     let engine = run_engine(&model, &p.data, test)?;
-    let reference = run_reference(&model, &p.data, test, &reference::run);
+    let reference = run_reference(&model, &p.data, test, &reference::run)?;
     let bit_exact = engine.iter().zip(&reference).filter(|(a, b)| a == b).count();
     let int8 = to_predictions(&model, &engine, &p.data, test);
     let int8_accuracy = line("int8 infer-core", &int8, card.threshold);
