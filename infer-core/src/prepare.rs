@@ -1,7 +1,7 @@
 //! The "prepare" step (TFLM style): turn one [`LayerDef`] plus the tensor it consumes into
-//! kernel parameters, checking every field. With `deep` it also scans the data (weights,
-//! per-channel multipliers, shifts, biases) and proves the accumulator bounds; the loader runs
-//! it deep once, `run` re-derives the cheap parameters on the fly.
+//! kernel parameters, checking every field, scanning the data (weights, per-channel
+//! multipliers, shifts, biases) and proving the accumulator bounds. The loader runs it once per
+//! layer and keeps the result in the model's plan; `run` never prepares.
 
 use crate::error::{Error, Problem};
 use crate::ops::add::AddParams;
@@ -45,7 +45,6 @@ pub(crate) fn prepare<'a>(
     def: &LayerDef<'a>,
     input: &TensorSpec,
     slots: &[Option<TensorSpec>; MAX_SLOTS],
-    deep: bool,
 ) -> Result<Prepared<'a>, Error> {
     let ctx = Ctx { index, op: def.op_name() };
     let d = check_shape(&input.shape).map_err(|p| ctx.err("input shape", p))?;
@@ -57,8 +56,8 @@ pub(crate) fn prepare<'a>(
             let out_c = usize::from(c.out_channels);
             ctx.range("out_channels", out_c as i64, 1, 65535)?;
             let taps = (conv.kh * conv.kw) as u64 * d.c as u64;
-            let weights = weights(&ctx, c.weights, taps * out_c as u64, deep)?;
-            let channels = channels(&ctx, &c.channels, out_c, taps, deep)?;
+            let weights = weights(&ctx, c.weights, taps * out_c as u64)?;
+            let channels = channels(&ctx, &c.channels, out_c, taps)?;
             let pool = match &c.pool {
                 Some(w) => Some(window(&ctx, "pool", w, conv.out_h, conv.out_w)?),
                 None => None,
@@ -74,8 +73,8 @@ pub(crate) fn prepare<'a>(
             ctx.range("depth_multiplier", m as i64, 1, 65535)?;
             let oc = d.c * m;
             let taps = (geom.kh * geom.kw) as u64;
-            let weights = weights(&ctx, c.weights, taps * oc as u64, deep)?;
-            let channels = channels(&ctx, &c.channels, oc, taps, deep)?;
+            let weights = weights(&ctx, c.weights, taps * oc as u64)?;
+            let channels = channels(&ctx, &c.channels, oc, taps)?;
             let out = stage(&ctx, &c.output, c.activation)?;
             let params =
                 DepthwiseParams { input: d, geom, depth_multiplier: m, in_zp, out, weights, channels };
@@ -97,8 +96,8 @@ pub(crate) fn prepare<'a>(
             let out_features = usize::from(c.out_features);
             ctx.range("out_features", out_features as i64, 1, 65535)?;
             let in_features = d.len();
-            let weights = weights(&ctx, c.weights, in_features as u64 * out_features as u64, deep)?;
-            let channels = channels(&ctx, &c.channels, out_features, in_features as u64, deep)?;
+            let weights = weights(&ctx, c.weights, in_features as u64 * out_features as u64)?;
+            let channels = channels(&ctx, &c.channels, out_features, in_features as u64)?;
             let out = stage(&ctx, &c.output, c.activation)?;
             let params = DenseParams { in_features, out_features, in_zp, out, weights, channels };
             let shape = dims_to_shape(&ctx, Dims { h: 1, w: 1, c: out_features })?;
