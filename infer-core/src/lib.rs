@@ -33,11 +33,11 @@ pub use blob::{write_blob, FORMAT_VERSION, HEADER_LEN, MAGIC};
 pub use crc32::crc32;
 pub use error::{Error, Problem, RunError};
 pub use model::{Model, ModelN, DEFAULT_CAPACITY};
-pub use plan::MAX_LAYERS;
-pub use sizing::Sizing;
 pub use output::Output;
+pub use plan::MAX_LAYERS;
 pub use prepare::{MAX_SLOTS, MAX_TENSOR_LEN};
 pub use schema::{
     Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, ModelDef, Multiplier,
     Quant, RequantizeDef, Shape, TensorSpec, Window,
 };
+pub use sizing::Sizing;

@@ -128,10 +128,15 @@ impl<'a, const N: usize> ModelN<'a, N> {
         }
     }
 
-    fn run_with<'r>(&self, arena: &'r mut [u8], fill: impl FnOnce(&mut [u8])) -> Result<Output<'r>, RunError> {
+    fn run_with<'r>(
+        &self,
+        arena: &'r mut [u8],
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<Output<'r>, RunError> {
         let l = &self.layout;
         let got = arena.len();
-        let arena = arena.get_mut(..l.arena_len).ok_or(RunError::ArenaTooSmall { needed: l.arena_len, got })?;
+        let arena =
+            arena.get_mut(..l.arena_len).ok_or(RunError::ArenaTooSmall { needed: l.arena_len, got })?;
         let (pp, slots) = arena.split_at_mut(l.pingpong_len);
         let n = pp.len();
         fill(&mut pp[..l.input.shape.len()]);
