@@ -85,15 +85,16 @@ fn write_header(out: &mut [u8], body_len: usize, crc: u32) -> Result<(), Error> 
 }
 
 /// Serialize `def` into `buf` without allocating; returns the blob length. The result is
-/// loaded back with [`crate::Model::from_bytes`] before returning, so an invalid model is an
-/// error here rather than on the device.
+/// validated as [`crate::Model::from_bytes`] does (without building a plan, see
+/// [`crate::Sizing::of`]) before returning, so an invalid model is an error here rather than on
+/// the device.
 pub fn write_blob(def: &ModelDef<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     let body_buf = buf.get_mut(HEADER_LEN..).ok_or(Error::Encode)?;
     let body_len = postcard::to_slice(def, body_buf).map_err(|_| Error::Encode)?.len();
     let crc = crc32(&buf[HEADER_LEN..HEADER_LEN + body_len]);
     write_header(buf, body_len, crc)?;
     let total = HEADER_LEN + body_len;
-    crate::Model::from_bytes(&buf[..total])?;
+    crate::Sizing::of(&buf[..total])?;
     Ok(total)
 }
 
@@ -104,7 +105,7 @@ pub fn to_blob(def: &ModelDef<'_>) -> Result<Vec<u8>, Error> {
     let mut out = vec![0u8; HEADER_LEN];
     write_header(&mut out, body.len(), crc32(&body))?;
     out.extend_from_slice(&body);
-    crate::Model::from_bytes(&out)?;
+    crate::Sizing::of(&out)?;
     Ok(out)
 }
 

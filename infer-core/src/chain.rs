@@ -11,7 +11,7 @@ pub fn output_spec(input: TensorSpec, layers: &[LayerDef<'_>]) -> Result<TensorS
     let mut cur = input;
     let mut slots = [None; MAX_SLOTS];
     for (index, def) in layers.iter().enumerate() {
-        let prepared = prepare(index, def, &cur, &slots, false)?;
+        let prepared = prepare(index, def, &cur, &slots)?;
         if let Kernel::Save { slot } = prepared.kernel {
             slots[slot] = Some(cur);
         }

@@ -1,4 +1,5 @@
-//! Everything that can go wrong loading a blob or calling the engine, as one plain enum.
+//! Everything that can go wrong: loading or writing a blob ([`Error`]), and running a loaded
+//! model with the caller's input and arena ([`RunError`]).
 
 use core::fmt;
 
@@ -60,7 +61,8 @@ pub enum Problem {
     SlotEmpty,
 }
 
-/// Errors from [`crate::Model::from_bytes`], [`crate::Model::run`] and the blob writer.
+/// Errors from [`crate::Model::from_bytes`] (a blob that is not a valid model) and the blob
+/// writer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The blob is shorter than its header plus the body length it declares.
@@ -112,22 +114,14 @@ pub enum Error {
         /// What is wrong.
         problem: Problem,
     },
-    /// The caller's arena is smaller than [`crate::Model::arena_len`].
-    ArenaTooSmall {
-        /// Bytes needed.
-        needed: usize,
-        /// Bytes given.
-        got: usize,
+    /// The blob has more layers than the model type's plan can hold
+    /// ([`crate::ModelN`]'s `N`).
+    TooManyLayers {
+        /// Layers in the blob.
+        layers: usize,
+        /// Plan capacity `N`.
+        capacity: usize,
     },
-    /// The input slice has the wrong length.
-    InputLength {
-        /// `input_shape().len()`.
-        expected: usize,
-        /// Length given.
-        got: usize,
-    },
-    /// `run_u8` needs an input quantized with scale 1/255 and zero point −128.
-    InputNotU8,
     /// The blob writer failed (buffer too small or serialization error).
     Encode,
 }
@@ -181,19 +175,49 @@ impl fmt::Display for Error {
             Error::Layer { index, op, field, problem } => {
                 write!(f, "layer {index} ({op}) field `{field}`: {problem}")
             }
-            Error::ArenaTooSmall { needed, got } => {
-                write!(f, "arena has {got} bytes, needs {needed}")
-            }
-            Error::InputLength { expected, got } => {
-                write!(f, "input has {got} values, expected {expected}")
-            }
-            Error::InputNotU8 => {
-                write!(f, "model input is not quantized as u8 pixels (scale 1/255, zp -128)")
+            Error::TooManyLayers { layers, capacity } => {
+                write!(f, "{layers} layers, the model's plan holds at most {capacity}")
             }
             Error::Encode => write!(f, "cannot encode the blob"),
         }
     }
 }
 
+/// Errors from [`crate::Model::run`] and [`crate::Model::run_u8`]: only the caller's, since
+/// loading proved everything about the model itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunError {
+    /// The caller's arena is smaller than [`crate::Model::arena_len`].
+    ArenaTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes given.
+        got: usize,
+    },
+    /// The input slice has the wrong length.
+    InputLength {
+        /// `input_shape().len()`.
+        expected: usize,
+        /// Length given.
+        got: usize,
+    },
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            RunError::ArenaTooSmall { needed, got } => {
+                write!(f, "arena has {got} bytes, needs {needed}")
+            }
+            RunError::InputLength { expected, got } => {
+                write!(f, "input has {got} values, expected {expected}")
+            }
+        }
+    }
+}
+
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
+
+#[cfg(feature = "std")]
+impl std::error::Error for RunError {}

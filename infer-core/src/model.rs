@@ -1,193 +1,100 @@
-//! A loaded model: validated once by [`Model::from_bytes`], then run any number of times in a
-//! caller-provided arena.
-//!
-//! Arena layout (see README): `[ ping-pong region | slot 0 | slot 1 | … ]`. Each layer reads
-//! its input from one end of the ping-pong region and writes its output at the other end, so
-//! the region only has to hold the largest `input + output` pair of any layer. `Save` copies
-//! the current tensor into a residual slot sized for the largest tensor saved there.
+//! A loaded model: validated and prepared once by [`ModelN::from_bytes`] into a plan of
+//! kernels with precomputed parameters, then run any number of times in a caller-provided
+//! arena. Running only dispatches over the plan: it decodes nothing and prepares nothing, so
+//! its only errors are the caller's ([`RunError`]).
 
-use crate::blob;
-use crate::error::{Error, Problem};
+use crate::error::{Error, RunError};
 use crate::ops::{add, conv2d, dense, depthwise, global_avg_pool, max_pool, requantize};
 use crate::output::Output;
-use crate::prepare::{prepare, Kernel, Prepared, MAX_SLOTS, MAX_TENSOR_LEN};
-use crate::schema::{LayerDef, ModelHead, Shape, TensorSpec};
-use crate::validate::{check_scale, check_shape};
+use crate::plan::{load, Layout, Step};
+use crate::prepare::{Kernel, MAX_SLOTS};
+use crate::schema::{LayerDef, Shape, TensorSpec};
 
-/// Most layers a blob may hold.
-pub const MAX_LAYERS: usize = 4096;
+/// Plan capacity of [`Model`]: room for MobileNetV2 (74 layers in the committed blobs, `Save`
+/// and `Add` included) with margin.
+pub const DEFAULT_CAPACITY: usize = 128;
 
-/// A validated model whose weights are borrowed from the blob.
-#[derive(Clone, Copy, Debug)]
-pub struct Model<'a> {
-    input: TensorSpec,
-    output: TensorSpec,
-    /// Postcard-encoded layer records (decoded lazily; proven decodable at load).
-    layers: &'a [u8],
-    layer_count: usize,
-    pingpong_len: usize,
-    slot_offset: [usize; MAX_SLOTS],
-    slot_len: [usize; MAX_SLOTS],
-    arena_len: usize,
-    macs: u64,
+/// A model whose plan holds up to [`DEFAULT_CAPACITY`] layers; `Model::from_bytes(&blob)`
+/// needs no type annotation. Firmware that wants a smaller plan uses [`ModelN`] directly.
+pub type Model<'a> = ModelN<'a, DEFAULT_CAPACITY>;
+
+/// A validated model whose weights are borrowed from the blob, with a plan of up to `N`
+/// prepared layers stored inline (no heap).
+///
+/// Memory: `104 + 140 · N` bytes on 32-bit targets (Cortex-M) and `152 + 264 · N` bytes on
+/// 64-bit hosts: one plan step (a prepared kernel's parameters: geometry, zero points, clamp,
+/// and slices into the blob's weights and per-channel data) for every one of the `N` entries,
+/// used or not, plus the declarations and arena layout. [`Model`] (N = 128) is thus 18,024
+/// bytes on an MCU (and lives wherever the caller puts it: on the stack after `from_bytes`,
+/// or in a `static`); firmware that knows its blob picks `N` = its layer count (see
+/// [`crate::Sizing`]): 7 for the seed CNN (1,084 bytes), 74 for MobileNetV2 (10,464 bytes).
+/// `core::mem::size_of::<ModelN<'static, N>>()` gives the figure for any `N`. A blob with more
+/// than `N` layers is [`Error::TooManyLayers`] at load.
+#[derive(Clone, Debug)]
+pub struct ModelN<'a, const N: usize> {
+    layout: Layout<'a>,
+    plan: heapless::Vec<Step<'a>, N>,
 }
 
-/// Decode and prepare each layer in turn, calling `visit(prepared, input_spec)`; returns the
-/// final tensor and the bytes after the last layer.
-fn walk<'a>(
-    mut rest: &'a [u8],
-    count: usize,
-    input: TensorSpec,
-    deep: bool,
-    mut visit: impl FnMut(&Prepared<'a>, &TensorSpec) -> Result<(), Error>,
-) -> Result<(TensorSpec, &'a [u8]), Error> {
-    let mut cur = input;
-    let mut slots = [None; MAX_SLOTS];
-    for index in 0..count {
-        let (def, r) = postcard::take_from_bytes::<LayerDef<'a>>(rest)
-            .map_err(|_| Error::Decode { part: "layer", layer: index })?;
-        rest = r;
-        let prep = prepare(index, &def, &cur, &slots, deep)?;
-        visit(&prep, &cur)?;
-        if let Kernel::Save { slot } = prep.kernel {
-            slots[slot] = Some(cur);
-        }
-        cur = prep.output;
-    }
-    Ok((cur, rest))
-}
+impl<'a, const N: usize> ModelN<'a, N> {
+    /// Most layers this model type can hold.
+    pub const CAPACITY: usize = N;
 
-fn check_spec(field: &'static str, spec: &TensorSpec) -> Result<(), Error> {
-    check_shape(&spec.shape).map_err(|problem| Error::Model { field, problem })?;
-    check_scale(spec.quant.scale).map_err(|problem| Error::Model { field, problem })
-}
-
-/// Multiply-accumulates of one prepared layer (for throughput figures; saturating).
-fn layer_macs(k: &Kernel<'_>) -> u64 {
-    let product = |xs: &[usize]| xs.iter().fold(1u64, |acc, &x| acc.saturating_mul(x as u64));
-    match k {
-        Kernel::Conv2d(p) => {
-            let per_pool = p.pool.map_or(1, |q| q.kh * q.kw);
-            product(&[p.output().h, p.output().w, per_pool, p.out_c, p.conv.kh, p.conv.kw, p.input.c])
-        }
-        Kernel::Depthwise(p) => product(&[p.output().h, p.output().w, p.output().c, p.geom.kh, p.geom.kw]),
-        Kernel::Dense(p) => product(&[p.in_features, p.out_features]),
-        _ => 0,
-    }
-}
-
-impl<'a> Model<'a> {
     /// Validate a blob completely (header, CRC, version, every layer's shapes, slice lengths,
     /// zero points, multipliers, shifts, accumulator bounds, layer chaining, declared output,
-    /// arena size) and keep it borrowed. After this, running cannot overflow or index out of
-    /// bounds.
-    pub fn from_bytes(bytes: &'a [u8]) -> Result<Model<'a>, Error> {
-        let body = blob::open(bytes)?;
-        let (head, rest) = postcard::take_from_bytes::<ModelHead>(body)
-            .map_err(|_| Error::Decode { part: "model header", layer: 0 })?;
-        // Postcard writes a sequence length as a varint, the same bytes as a u32 varint.
-        let (count, layers) = postcard::take_from_bytes::<u32>(rest)
-            .map_err(|_| Error::Decode { part: "layer count", layer: 0 })?;
-        let count = count as usize;
-        check_spec("input", &head.input)?;
-        check_spec("output", &head.output)?;
-        if !(1..=MAX_LAYERS).contains(&count) {
-            let problem = Problem::OutOfRange { value: count as i64, min: 1, max: MAX_LAYERS as i64 };
-            return Err(Error::Model { field: "layers", problem });
-        }
-
-        let too_large = Error::Model { field: "arena", problem: Problem::TooLarge };
-        let mut pingpong_len = head.input.shape.len();
-        let mut slot_len = [0usize; MAX_SLOTS];
-        let mut macs = 0u64;
-        let (last, trailing) = walk(layers, count, head.input, true, |prep, input| {
-            let in_len = input.shape.len();
-            match prep.kernel {
-                Kernel::Save { slot } => slot_len[slot] = slot_len[slot].max(in_len),
-                ref k => {
-                    pingpong_len = pingpong_len.max(in_len + prep.output.shape.len());
-                    macs = macs.saturating_add(layer_macs(k));
-                }
-            }
-            Ok(())
+    /// arena size), prepare every layer's kernel parameters once, and keep the blob borrowed.
+    /// After this, running cannot fail except for the caller's input or arena, and cannot
+    /// overflow or index out of bounds.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
+        let mut plan = heapless::Vec::new();
+        let layout = load(bytes, N, |step| {
+            plan.push(step).map_err(|_| Error::TooManyLayers { layers: plan.len() + 1, capacity: N })
         })?;
-        if !trailing.is_empty() {
-            return Err(Error::TrailingBody(trailing.len()));
-        }
-        if last.shape != head.output.shape {
-            let t = |s: Shape| (s.h, s.w, s.c);
-            let problem = Problem::ShapeMismatch { expected: t(last.shape), got: t(head.output.shape) };
-            return Err(Error::Model { field: "output", problem });
-        }
-        if last.quant.scale.to_bits() != head.output.quant.scale.to_bits()
-            || last.quant.zero_point != head.output.quant.zero_point
-        {
-            return Err(Error::Model { field: "output", problem: Problem::QuantMismatch });
-        }
-
-        // Each tensor is <= 2^30 elements, so these sums cannot overflow even on 32-bit.
-        let mut slot_offset = [0usize; MAX_SLOTS];
-        let mut arena_len = pingpong_len;
-        for (off, &len) in slot_offset.iter_mut().zip(&slot_len) {
-            *off = arena_len;
-            arena_len = arena_len.checked_add(len).ok_or(too_large)?;
-        }
-        if arena_len > 2 * MAX_TENSOR_LEN {
-            return Err(too_large);
-        }
-        Ok(Model {
-            input: head.input,
-            output: head.output,
-            layers,
-            layer_count: count,
-            pingpong_len,
-            slot_offset,
-            slot_len,
-            arena_len,
-            macs,
-        })
+        Ok(ModelN { layout, plan })
     }
 
-    /// Bytes of arena [`Model::run`] needs.
+    /// Bytes of arena [`ModelN::run`] needs. To size a `static` arena at compile time, compute
+    /// it on the host in a build script with [`crate::Sizing`].
     pub fn arena_len(&self) -> usize {
-        self.arena_len
+        self.layout.arena_len
     }
 
     /// Input shape (NHWC, batch 1).
     pub fn input_shape(&self) -> Shape {
-        self.input.shape
+        self.layout.input.shape
     }
 
     /// Input tensor declaration (shape, scale, zero point).
     pub fn input_spec(&self) -> TensorSpec {
-        self.input
+        self.layout.input
     }
 
     /// Output tensor declaration.
     pub fn output_spec(&self) -> TensorSpec {
-        self.output
+        self.layout.output
     }
 
     /// Number of layers.
     pub fn layer_count(&self) -> usize {
-        self.layer_count
+        self.layout.layer_count
     }
 
     /// Multiply-accumulates per inference (convolutions and dense layers; a fused pool
     /// recomputes the conv at each of its window's positions).
     pub fn macs(&self) -> u64 {
-        self.macs
+        self.layout.macs
     }
 
     /// Bytes of the ping-pong region and of each residual slot (arena accounting).
     pub fn arena_parts(&self) -> (usize, [usize; MAX_SLOTS]) {
-        (self.pingpong_len, self.slot_len)
+        (self.layout.pingpong_len, self.layout.slot_len)
     }
 
-    /// The layer definitions, decoded from the blob (host tools, tests).
+    /// The layer definitions, decoded from the blob again (host tools, tests; `run` does not
+    /// use them).
     pub fn layers(&self) -> impl Iterator<Item = LayerDef<'a>> + 'a {
-        let mut rest = self.layers;
-        (0..self.layer_count).map_while(move |_| {
+        let mut rest = self.layout.layers;
+        (0..self.layout.layer_count).map_while(move |_| {
             let (def, r) = postcard::take_from_bytes::<LayerDef<'a>>(rest).ok()?;
             rest = r;
             Some(def)
@@ -195,46 +102,52 @@ impl<'a> Model<'a> {
     }
 
     /// Run on int8 input values (NHWC, already quantized with the input's scale/zero point).
-    pub fn run<'r>(&self, input: &[i8], arena: &'r mut [u8]) -> Result<Output<'r>, Error> {
+    pub fn run<'r>(&self, input: &[i8], arena: &'r mut [u8]) -> Result<Output<'r>, RunError> {
         self.check_input(input.len())?;
         self.run_with(arena, |dst| dst.iter_mut().zip(input).for_each(|(d, &s)| *d = s as u8))
     }
 
-    /// Run on 8-bit pixels when the model's input is quantized as pixel / 255 (scale 1/255,
-    /// zero point −128), so `q = pixel − 128` exactly.
-    pub fn run_u8<'r>(&self, pixels: &[u8], arena: &'r mut [u8]) -> Result<Output<'r>, Error> {
-        let q = self.input.quant;
-        if q.zero_point != -128 || (q.scale * 255.0 - 1.0).abs() > 1e-6 {
-            return Err(Error::InputNotU8);
-        }
+    /// Run on 8-bit pixels, feeding `q = pixel − 128` (NHWC, one byte per value).
+    ///
+    /// That is the input every blob the trainer writes expects (the model card's
+    /// preprocessing): the seed CNN declares scale 1/255, zero point −128 (real = pixel / 255)
+    /// and MobileNetV2 scale 2/255, zero point 0 (real = (pixel − 128) · 2/255, i.e. its
+    /// [−1, 1] normalisation); both quantize a pixel to `pixel − 128`. For any other input
+    /// convention, quantize yourself and call [`ModelN::run`].
+    pub fn run_u8<'r>(&self, pixels: &[u8], arena: &'r mut [u8]) -> Result<Output<'r>, RunError> {
         self.check_input(pixels.len())?;
         self.run_with(arena, |dst| dst.iter_mut().zip(pixels).for_each(|(d, &p)| *d = p ^ 0x80))
     }
 
-    fn check_input(&self, got: usize) -> Result<(), Error> {
-        let expected = self.input.shape.len();
+    fn check_input(&self, got: usize) -> Result<(), RunError> {
+        let expected = self.layout.input.shape.len();
         if got == expected {
             Ok(())
         } else {
-            Err(Error::InputLength { expected, got })
+            Err(RunError::InputLength { expected, got })
         }
     }
 
-    fn run_with<'r>(&self, arena: &'r mut [u8], fill: impl FnOnce(&mut [u8])) -> Result<Output<'r>, Error> {
+    fn run_with<'r>(
+        &self,
+        arena: &'r mut [u8],
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<Output<'r>, RunError> {
+        let l = &self.layout;
         let got = arena.len();
         let arena =
-            arena.get_mut(..self.arena_len).ok_or(Error::ArenaTooSmall { needed: self.arena_len, got })?;
-        let (pp, slots) = arena.split_at_mut(self.pingpong_len);
+            arena.get_mut(..l.arena_len).ok_or(RunError::ArenaTooSmall { needed: l.arena_len, got })?;
+        let (pp, slots) = arena.split_at_mut(l.pingpong_len);
         let n = pp.len();
-        fill(&mut pp[..self.input.shape.len()]);
+        fill(&mut pp[..l.input.shape.len()]);
         // `front`: the current tensor starts at pp[0]; otherwise it ends at pp[n].
         let mut front = true;
-        let (last, _) = walk(self.layers, self.layer_count, self.input, false, |prep, input| {
-            let (in_len, out_len) = (input.shape.len(), prep.output.shape.len());
-            if let Kernel::Save { slot } = prep.kernel {
+        for step in &self.plan {
+            let (in_len, out_len) = (step.in_len, step.out_len);
+            if let Kernel::Save { slot } = step.kernel {
                 let src = if front { &pp[..in_len] } else { &pp[n - in_len..] };
-                slots[self.slot_offset[slot] - n..][..in_len].copy_from_slice(src);
-                return Ok(());
+                slots[l.slot_offset[slot] - n..][..in_len].copy_from_slice(src);
+                continue;
             }
             // in_len + out_len <= n for every layer (proven at load), so these never overlap.
             let (src, dst): (&[u8], &mut [u8]) = if front {
@@ -244,14 +157,14 @@ impl<'a> Model<'a> {
                 let (a, b) = pp.split_at_mut(out_len);
                 (&b[b.len() - in_len..], a)
             };
-            self.execute(&prep.kernel, src, dst, slots);
+            self.execute(&step.kernel, src, dst, slots);
             front = !front;
-            Ok(())
-        })?;
-        let len = last.shape.len();
+        }
+        // The last step's output is the declared output (checked at load).
+        let len = l.output.shape.len();
         let pp: &'r [u8] = pp;
         let data = if front { &pp[..len] } else { &pp[n - len..] };
-        Ok(Output { data, spec: last })
+        Ok(Output { data, spec: l.output })
     }
 
     /// Dispatch one kernel; `slots` is the arena after the ping-pong region.
@@ -263,11 +176,34 @@ impl<'a> Model<'a> {
             Kernel::GlobalAvgPool { input } => global_avg_pool::global_avg_pool(input, src, dst),
             Kernel::Dense(p) => dense::dense(p, src, dst),
             Kernel::Add { slot, params } => {
-                let saved = &slots[self.slot_offset[*slot] - self.pingpong_len..][..src.len()];
+                let saved = &slots[self.layout.slot_offset[*slot] - self.layout.pingpong_len..][..src.len()];
                 add::add(params, src, saved, &mut dst[..src.len()]);
             }
             Kernel::Requantize(p) => requantize::requantize(p, src, &mut dst[..src.len()]),
             Kernel::Save { .. } => {}
         }
+    }
+}
+
+// The 32-bit figures documented on `ModelN`, checked whenever the crate is built for an MCU.
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(
+    core::mem::size_of::<Step<'static>>() == 140 && core::mem::size_of::<ModelN<'static, 0>>() == 104
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory figures in [`ModelN`]'s documentation.
+    #[test]
+    fn plan_step_size() {
+        let step = core::mem::size_of::<Step<'static>>();
+        let model = core::mem::size_of::<Model<'static>>();
+        let empty = core::mem::size_of::<ModelN<'static, 0>>();
+        std::println!("step {step} bytes, Model {model} bytes, ModelN<0> {empty} bytes");
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!((step, empty), (264, 152));
+        assert_eq!(model, empty + DEFAULT_CAPACITY * step);
     }
 }

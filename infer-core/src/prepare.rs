@@ -1,7 +1,7 @@
 //! The "prepare" step (TFLM style): turn one [`LayerDef`] plus the tensor it consumes into
-//! kernel parameters, checking every field. With `deep` it also scans the data (weights,
-//! per-channel multipliers, shifts, biases) and proves the accumulator bounds; the loader runs
-//! it deep once, `run` re-derives the cheap parameters on the fly.
+//! kernel parameters, checking every field, scanning the data (weights, per-channel
+//! multipliers, shifts, biases) and proving the accumulator bounds. The loader runs it once per
+//! layer and keeps the result in the model's plan; `run` never prepares.
 
 use crate::error::{Error, Problem};
 use crate::ops::add::AddParams;
@@ -10,7 +10,7 @@ use crate::ops::dense::DenseParams;
 use crate::ops::depthwise::DepthwiseParams;
 use crate::ops::requantize::RequantizeParams;
 use crate::ops::{Dims, Geom};
-use crate::schema::{LayerDef, Shape, TensorSpec};
+use crate::schema::{AddDef, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, Quant, Shape, TensorSpec};
 use crate::validate::{
     channels, check_shape, dims_to_shape, max_left, quant, scalar, stage, weights, window, Ctx,
 };
@@ -39,49 +39,20 @@ pub(crate) struct Prepared<'a> {
     pub kernel: Kernel<'a>,
     pub output: TensorSpec,
 }
+
 /// Prepare layer `index` consuming `input`; `slots` holds what each residual slot saved.
 pub(crate) fn prepare<'a>(
     index: usize,
     def: &LayerDef<'a>,
     input: &TensorSpec,
     slots: &[Option<TensorSpec>; MAX_SLOTS],
-    deep: bool,
 ) -> Result<Prepared<'a>, Error> {
     let ctx = Ctx { index, op: def.op_name() };
     let d = check_shape(&input.shape).map_err(|p| ctx.err("input shape", p))?;
-    let in_zp = i32::from(input.quant.zero_point);
     let same_quant = |shape: Shape| TensorSpec { shape, quant: input.quant };
     match def {
-        LayerDef::Conv2d(c) => {
-            let conv = window(&ctx, "window", &c.window, d.h, d.w)?;
-            let out_c = usize::from(c.out_channels);
-            ctx.range("out_channels", out_c as i64, 1, 65535)?;
-            let taps = (conv.kh * conv.kw) as u64 * d.c as u64;
-            let weights = weights(&ctx, c.weights, taps * out_c as u64, deep)?;
-            let channels = channels(&ctx, &c.channels, out_c, taps, deep)?;
-            let pool = match &c.pool {
-                Some(w) => Some(window(&ctx, "pool", w, conv.out_h, conv.out_w)?),
-                None => None,
-            };
-            let out = stage(&ctx, &c.output, c.activation)?;
-            let params = Conv2dParams { input: d, conv, out_c, pool, in_zp, out, weights, channels };
-            let shape = dims_to_shape(&ctx, params.output())?;
-            Ok(Prepared { kernel: Kernel::Conv2d(params), output: TensorSpec { shape, quant: c.output } })
-        }
-        LayerDef::DepthwiseConv2d(c) => {
-            let geom = window(&ctx, "window", &c.window, d.h, d.w)?;
-            let m = usize::from(c.depth_multiplier);
-            ctx.range("depth_multiplier", m as i64, 1, 65535)?;
-            let oc = d.c * m;
-            let taps = (geom.kh * geom.kw) as u64;
-            let weights = weights(&ctx, c.weights, taps * oc as u64, deep)?;
-            let channels = channels(&ctx, &c.channels, oc, taps, deep)?;
-            let out = stage(&ctx, &c.output, c.activation)?;
-            let params =
-                DepthwiseParams { input: d, geom, depth_multiplier: m, in_zp, out, weights, channels };
-            let shape = dims_to_shape(&ctx, params.output())?;
-            Ok(Prepared { kernel: Kernel::Depthwise(params), output: TensorSpec { shape, quant: c.output } })
-        }
+        LayerDef::Conv2d(c) => conv2d(&ctx, c, d, input.quant),
+        LayerDef::DepthwiseConv2d(c) => depthwise(&ctx, c, d, input.quant),
         LayerDef::MaxPool(w) => {
             let geom = window(&ctx, "window", w, d.h, d.w)?;
             let shape = dims_to_shape(&ctx, Dims { h: geom.out_h, w: geom.out_w, c: d.c })?;
@@ -93,58 +64,18 @@ pub(crate) fn prepare<'a>(
             let shape = dims_to_shape(&ctx, Dims { h: 1, w: 1, c: d.c })?;
             Ok(Prepared { kernel: Kernel::GlobalAvgPool { input: d }, output: same_quant(shape) })
         }
-        LayerDef::Dense(c) => {
-            let out_features = usize::from(c.out_features);
-            ctx.range("out_features", out_features as i64, 1, 65535)?;
-            let in_features = d.len();
-            let weights = weights(&ctx, c.weights, in_features as u64 * out_features as u64, deep)?;
-            let channels = channels(&ctx, &c.channels, out_features, in_features as u64, deep)?;
-            let out = stage(&ctx, &c.output, c.activation)?;
-            let params = DenseParams { in_features, out_features, in_zp, out, weights, channels };
-            let shape = dims_to_shape(&ctx, Dims { h: 1, w: 1, c: out_features })?;
-            Ok(Prepared { kernel: Kernel::Dense(params), output: TensorSpec { shape, quant: c.output } })
-        }
+        LayerDef::Dense(c) => dense(&ctx, c, d, input.quant),
         LayerDef::Save { slot } => {
             ctx.range("slot", i64::from(*slot), 0, MAX_SLOTS as i64 - 1)?;
             Ok(Prepared { kernel: Kernel::Save { slot: usize::from(*slot) }, output: *input })
         }
-        LayerDef::Add(a) => {
-            ctx.range("slot", i64::from(a.slot), 0, MAX_SLOTS as i64 - 1)?;
-            let slot = usize::from(a.slot);
-            let Some(saved) = slots[slot] else {
-                return Err(ctx.err("slot", Problem::SlotEmpty));
-            };
-            if saved.shape != input.shape {
-                let t = |s: Shape| (s.h, s.w, s.c);
-                return Err(
-                    ctx.err("slot", Problem::ShapeMismatch { expected: t(input.shape), got: t(saved.shape) })
-                );
-            }
-            // Multipliers below one (shift <= 0) keep every intermediate below 2^29.
-            let m1 = scalar(&ctx, "input1", &a.input1, 0)?;
-            let m2 = scalar(&ctx, "input2", &a.input2, 0)?;
-            let mo = scalar(&ctx, "output_multiplier", &a.output_multiplier, 0)?;
-            let out = stage(&ctx, &a.output, a.activation)?;
-            let params = AddParams {
-                zp1: in_zp,
-                zp2: i32::from(saved.quant.zero_point),
-                m1,
-                m2,
-                mo,
-                out_zp: out.zero_point,
-                act_min: out.act_min,
-                act_max: out.act_max,
-            };
-            Ok(Prepared {
-                kernel: Kernel::Add { slot, params },
-                output: TensorSpec { shape: input.shape, quant: a.output },
-            })
-        }
+        LayerDef::Add(a) => add(&ctx, a, input, slots),
         LayerDef::Requantize(r) => {
             quant(&ctx, &r.output)?;
             // |x − zp| <= 255, so the left shift may be at most max_left(255) = 23.
             let max_shift = max_left(255).unwrap_or(0);
             let (multiplier, shift) = scalar(&ctx, "multiplier", &r.multiplier, max_shift)?;
+            let in_zp = i32::from(input.quant.zero_point);
             let params =
                 RequantizeParams { in_zp, multiplier, shift, out_zp: i32::from(r.output.zero_point) };
             Ok(Prepared {
@@ -153,4 +84,86 @@ pub(crate) fn prepare<'a>(
             })
         }
     }
+}
+
+fn conv2d<'a>(ctx: &Ctx, c: &Conv2dDef<'a>, d: Dims, in_q: Quant) -> Result<Prepared<'a>, Error> {
+    let conv = window(ctx, "window", &c.window, d.h, d.w)?;
+    let out_c = usize::from(c.out_channels);
+    ctx.range("out_channels", out_c as i64, 1, 65535)?;
+    let taps = (conv.kh * conv.kw) as u64 * d.c as u64;
+    let weights = weights(ctx, c.weights, taps * out_c as u64)?;
+    let channels = channels(ctx, &c.channels, out_c, taps)?;
+    let pool = match &c.pool {
+        Some(w) => Some(window(ctx, "pool", w, conv.out_h, conv.out_w)?),
+        None => None,
+    };
+    let out = stage(ctx, &c.output, c.activation)?;
+    let in_zp = i32::from(in_q.zero_point);
+    let params = Conv2dParams { input: d, conv, out_c, pool, in_zp, out, weights, channels };
+    let shape = dims_to_shape(ctx, params.output())?;
+    Ok(Prepared { kernel: Kernel::Conv2d(params), output: TensorSpec { shape, quant: c.output } })
+}
+
+fn depthwise<'a>(ctx: &Ctx, c: &DepthwiseDef<'a>, d: Dims, in_q: Quant) -> Result<Prepared<'a>, Error> {
+    let geom = window(ctx, "window", &c.window, d.h, d.w)?;
+    let m = usize::from(c.depth_multiplier);
+    ctx.range("depth_multiplier", m as i64, 1, 65535)?;
+    let oc = d.c * m;
+    let taps = (geom.kh * geom.kw) as u64;
+    let weights = weights(ctx, c.weights, taps * oc as u64)?;
+    let channels = channels(ctx, &c.channels, oc, taps)?;
+    let out = stage(ctx, &c.output, c.activation)?;
+    let in_zp = i32::from(in_q.zero_point);
+    let params = DepthwiseParams { input: d, geom, depth_multiplier: m, in_zp, out, weights, channels };
+    let shape = dims_to_shape(ctx, params.output())?;
+    Ok(Prepared { kernel: Kernel::Depthwise(params), output: TensorSpec { shape, quant: c.output } })
+}
+
+fn dense<'a>(ctx: &Ctx, c: &DenseDef<'a>, d: Dims, in_q: Quant) -> Result<Prepared<'a>, Error> {
+    let out_features = usize::from(c.out_features);
+    ctx.range("out_features", out_features as i64, 1, 65535)?;
+    let in_features = d.len();
+    let weights = weights(ctx, c.weights, in_features as u64 * out_features as u64)?;
+    let channels = channels(ctx, &c.channels, out_features, in_features as u64)?;
+    let out = stage(ctx, &c.output, c.activation)?;
+    let in_zp = i32::from(in_q.zero_point);
+    let params = DenseParams { in_features, out_features, in_zp, out, weights, channels };
+    let shape = dims_to_shape(ctx, Dims { h: 1, w: 1, c: out_features })?;
+    Ok(Prepared { kernel: Kernel::Dense(params), output: TensorSpec { shape, quant: c.output } })
+}
+
+fn add<'a>(
+    ctx: &Ctx,
+    a: &AddDef,
+    input: &TensorSpec,
+    slots: &[Option<TensorSpec>; MAX_SLOTS],
+) -> Result<Prepared<'a>, Error> {
+    ctx.range("slot", i64::from(a.slot), 0, MAX_SLOTS as i64 - 1)?;
+    let slot = usize::from(a.slot);
+    let Some(saved) = slots[slot] else {
+        return Err(ctx.err("slot", Problem::SlotEmpty));
+    };
+    if saved.shape != input.shape {
+        let t = |s: Shape| (s.h, s.w, s.c);
+        return Err(ctx.err("slot", Problem::ShapeMismatch { expected: t(input.shape), got: t(saved.shape) }));
+    }
+    // Multipliers below one (shift <= 0) keep every intermediate below 2^29.
+    let m1 = scalar(ctx, "input1", &a.input1, 0)?;
+    let m2 = scalar(ctx, "input2", &a.input2, 0)?;
+    let mo = scalar(ctx, "output_multiplier", &a.output_multiplier, 0)?;
+    let out = stage(ctx, &a.output, a.activation)?;
+    let params = AddParams {
+        zp1: i32::from(input.quant.zero_point),
+        zp2: i32::from(saved.quant.zero_point),
+        m1,
+        m2,
+        mo,
+        out_zp: out.zero_point,
+        act_min: out.act_min,
+        act_max: out.act_max,
+    };
+    Ok(Prepared {
+        kernel: Kernel::Add { slot, params },
+        output: TensorSpec { shape: input.shape, quant: a.output },
+    })
 }

@@ -3,7 +3,7 @@
 //! layer, op and field.
 
 use crate::error::{Error, Problem};
-use crate::ops::{ChannelParams, Dims, Geom, OutputStage};
+use crate::ops::{Dims, Geom, OutputStage};
 use crate::prepare::MAX_TENSOR_LEN;
 use crate::quant_math::activation_range;
 use crate::schema::{Activation, ChannelQuant, Multiplier, Quant, Shape, Window};
@@ -115,13 +115,11 @@ pub(crate) fn stage(ctx: &Ctx, q: &Quant, act: Activation) -> Result<OutputStage
     Ok(OutputStage { zero_point, act_min, act_max })
 }
 
-/// Check a weight blob's length and (deep) that no weight is −128.
-pub(crate) fn weights<'a>(ctx: &Ctx, w: &'a [u8], expected: u64, deep: bool) -> Result<&'a [u8], Error> {
+/// Check a weight blob's length and that no weight is −128.
+pub(crate) fn weights<'a>(ctx: &Ctx, w: &'a [u8], expected: u64) -> Result<&'a [u8], Error> {
     ctx.len("weights", w, expected)?;
-    if deep {
-        if let Some(index) = w.iter().position(|&b| b == 0x80) {
-            return Err(ctx.err("weights", Problem::WeightIsMinus128 { index }));
-        }
+    if let Some(index) = w.iter().position(|&b| b == 0x80) {
+        return Err(ctx.err("weights", Problem::WeightIsMinus128 { index }));
     }
     Ok(w)
 }
@@ -143,23 +141,18 @@ pub(crate) fn max_left(bound: i64) -> Option<i64> {
     Some(left)
 }
 
-/// Per-channel data: lengths, and (deep) multiplier/shift ranges and the accumulator bound
+/// Per-channel data: lengths, multiplier/shift ranges and the accumulator bound
 /// `(taps · 127 · 255 + |bias|) · 2^max(shift, 0) + 128 < 2^31`.
 pub(crate) fn channels<'a>(
     ctx: &Ctx,
     cq: &ChannelQuant<'a>,
     n: usize,
     taps: u64,
-    deep: bool,
-) -> Result<ChannelParams<'a>, Error> {
+) -> Result<ChannelQuant<'a>, Error> {
     let n64 = n as u64;
     ctx.len("bias", cq.bias, 4 * n64)?;
     ctx.len("multiplier", cq.multiplier, 4 * n64)?;
     ctx.len("shift", cq.shift, n64)?;
-    let p = ChannelParams { bias: cq.bias, multiplier: cq.multiplier, shift: cq.shift };
-    if !deep {
-        return Ok(p);
-    }
     let tap_bound = i64::try_from(taps).unwrap_or(i64::MAX).saturating_mul(TAP_MAX);
     for c in 0..n {
         let m = crate::ops::le_i32(cq.multiplier, c);
@@ -175,7 +168,7 @@ pub(crate) fn channels<'a>(
             return Err(ctx.err("shift", Problem::ChannelOutOfRange { channel: c, value: shift }));
         }
     }
-    Ok(p)
+    Ok(*cq)
 }
 
 /// A scalar multiplier whose shift lies in `-31..=max_shift`.

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{seed_cnn, tiny_net, Net, Rng};
-use infer_core::{Error, LayerDef, Model, Shape};
+use infer_core::{Error, LayerDef, Model, RunError, Shape};
 
 // ------------------------------------------------------------------------------------- tests
 
@@ -96,12 +96,12 @@ fn caller_errors() {
     let mut small = vec![0u8; model.arena_len() - 1];
     assert_eq!(
         model.run(&vec![0; n], &mut small).unwrap_err(),
-        Error::ArenaTooSmall { needed: model.arena_len(), got: model.arena_len() - 1 }
+        RunError::ArenaTooSmall { needed: model.arena_len(), got: model.arena_len() - 1 }
     );
     let mut arena = vec![0u8; model.arena_len()];
     assert_eq!(
         model.run(&vec![0; n - 1], &mut arena).unwrap_err(),
-        Error::InputLength { expected: n, got: n - 1 }
+        RunError::InputLength { expected: n, got: n - 1 }
     );
 }
 

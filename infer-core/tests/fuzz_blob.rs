@@ -6,7 +6,7 @@
 mod common;
 
 use common::{tiny_net, Rng};
-use infer_core::{crc32, Error, Model, HEADER_LEN};
+use infer_core::{crc32, Error, Model, RunError, HEADER_LEN};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -41,7 +41,7 @@ fn load_and_run(bytes: &[u8], seed: u64) -> Result<(), Error> {
             let _ = (out.probability(), out.argmax());
         }
         Err(e) => {
-            assert!(matches!(e, Error::ArenaTooSmall { .. }), "run failed after a successful load: {e}")
+            assert!(matches!(e, RunError::ArenaTooSmall { .. }), "run failed after a successful load: {e}")
         }
     }
     let _ = model.run_u8(&rng.bytes(n), &mut arena);

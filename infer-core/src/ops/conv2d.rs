@@ -3,7 +3,9 @@
 //! conv only at the positions each pooled output needs, so the full-resolution conv output is
 //! never stored.
 
-use super::{clip, dot, dot4, ChannelParams, Dims, Geom, OutputStage};
+use crate::schema::ChannelQuant;
+
+use super::{clip, dot, dot4, Dims, Geom, OutputStage};
 
 /// Precomputed parameters of one conv layer.
 #[derive(Clone, Copy, Debug)]
@@ -23,7 +25,7 @@ pub struct Conv2dParams<'a> {
     /// O·H·W·I weights.
     pub weights: &'a [u8],
     /// Bias and requantization per output channel.
-    pub channels: ChannelParams<'a>,
+    pub channels: ChannelQuant<'a>,
 }
 
 impl Conv2dParams<'_> {

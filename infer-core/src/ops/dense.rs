@@ -1,7 +1,9 @@
 //! Fully connected layer (TFLM `FullyConnectedPerChannel`): filter [out, in] over the input
 //! flattened in H, W, C order.
 
-use super::{dot, ChannelParams, OutputStage};
+use crate::schema::ChannelQuant;
+
+use super::{dot, OutputStage};
 
 /// Precomputed parameters of one dense layer.
 #[derive(Clone, Copy, Debug)]
@@ -17,7 +19,7 @@ pub struct DenseParams<'a> {
     /// out·in weights.
     pub weights: &'a [u8],
     /// Bias and requantization per output feature.
-    pub channels: ChannelParams<'a>,
+    pub channels: ChannelQuant<'a>,
 }
 
 /// Run the layer from `input[..in]` into `output[..out]`.

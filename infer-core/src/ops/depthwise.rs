@@ -1,7 +1,9 @@
 //! Depthwise convolution (TFLM `DepthwiseConvPerChannel`): filter [1, H, W, C·M], output
 //! channel `oc = ic · M + m`.
 
-use super::{clip, q, ChannelParams, Dims, Geom, OutputStage};
+use crate::schema::ChannelQuant;
+
+use super::{clip, q, Dims, Geom, OutputStage};
 
 /// Precomputed parameters of one depthwise layer.
 #[derive(Clone, Copy, Debug)]
@@ -19,7 +21,7 @@ pub struct DepthwiseParams<'a> {
     /// H·W·(C·M) weights.
     pub weights: &'a [u8],
     /// Bias and requantization per output channel.
-    pub channels: ChannelParams<'a>,
+    pub channels: ChannelQuant<'a>,
 }
 
 impl DepthwiseParams<'_> {

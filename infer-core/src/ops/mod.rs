@@ -2,6 +2,10 @@
 //! the loader's prepare step) and raw byte slices holding int8 values, and cannot fail: all shapes,
 //! lengths and overflow bounds were proven at load time.
 //!
+//! Crate-private: the parameter structs have public fields and the kernels index with them, so
+//! inconsistent parameters would panic. Only [`crate::Model`], which builds them from a
+//! validated blob, calls these kernels.
+//!
 //! Activations and weights are `u8` bytes reinterpreted as `i8` (`b as i8`), so the arena can
 //! be a plain `&mut [u8]` without `unsafe`.
 
@@ -17,6 +21,7 @@ pub mod requantize;
 pub(crate) mod testutil;
 
 use crate::quant_math::multiply_by_quantized_multiplier;
+use crate::schema::ChannelQuant;
 
 /// Height, width, channels of an NHWC tensor, as `usize`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,11 +38,6 @@ impl Dims {
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.h * self.w * self.c
-    }
-
-    /// True when some dimension is zero.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -116,17 +116,6 @@ pub(crate) fn le_i32(bytes: &[u8], i: usize) -> i32 {
     }
 }
 
-/// Per-output-channel bias and requantization, borrowed from the blob.
-#[derive(Clone, Copy, Debug)]
-pub struct ChannelParams<'a> {
-    /// i32 LE per channel.
-    pub bias: &'a [u8],
-    /// i32 LE per channel.
-    pub multiplier: &'a [u8],
-    /// i8 per channel.
-    pub shift: &'a [u8],
-}
-
 /// The output stage shared by conv, depthwise and dense: zero point and activation clamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutputStage {
@@ -138,7 +127,8 @@ pub struct OutputStage {
     pub act_max: i32,
 }
 
-impl ChannelParams<'_> {
+/// The kernels' side of the blob's per-channel data (validated lengths and bounds).
+impl ChannelQuant<'_> {
     /// `acc + bias[c]`, requantized, offset and clamped, as an int8 byte.
     ///
     /// Validation proved `(|acc| + |bias|) · 2^max(shift, 0) + 128 < 2^31`, so neither the left

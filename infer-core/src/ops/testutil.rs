@@ -3,9 +3,10 @@
 
 use proptest::prelude::*;
 
-use super::{ChannelParams, Dims, Geom, OutputStage};
+use super::{Dims, Geom, OutputStage};
+use crate::schema::ChannelQuant;
 
-/// Largest |acc| allowed after the left shift and the zero point (see `ChannelParams::finish`).
+/// Largest |acc| allowed after the left shift and the zero point (see `ChannelQuant::finish`).
 pub const ACC_LIMIT: i64 = (1i64 << 31) - 1 - 128;
 
 /// `floor(n / d)` for d > 0.
@@ -69,8 +70,8 @@ impl Chan {
         Chan { bias, mult, shift, bias_b, mult_b, shift_b }
     }
 
-    pub fn params(&self) -> ChannelParams<'_> {
-        ChannelParams { bias: &self.bias_b, multiplier: &self.mult_b, shift: &self.shift_b }
+    pub fn params(&self) -> ChannelQuant<'_> {
+        ChannelQuant { bias: &self.bias_b, multiplier: &self.mult_b, shift: &self.shift_b }
     }
 }
 
