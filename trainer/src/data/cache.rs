@@ -2,8 +2,9 @@
 //!
 //! The key hashes the image size, the decoder's version and every file's SHA-256 in scan
 //! order, so adding, removing or changing any image, asking for another size, or a decoder
-//! that refuses other files builds a new cache instead of reusing a stale one. Files are written to a temporary name and renamed, so a killed run never leaves
-//! a half-written cache behind.
+//! that refuses other files builds a new cache instead of reusing a stale one. Files are
+//! written to a temporary name and renamed, so a killed run never leaves a half-written cache
+//! behind.
 
 use std::path::{Path, PathBuf};
 
