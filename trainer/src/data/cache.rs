@@ -1,9 +1,10 @@
 //! Decode-once cache: every scanned image decoded to `size`×`size` u8, stored in one file.
 //!
-//! The key hashes the image size and every file's SHA-256 in scan order, so adding, removing
-//! or changing any image, or asking for another size, builds a new cache instead of reusing a
-//! stale one. Files are written to a temporary name and renamed, so a killed run never leaves
-//! a half-written cache behind.
+//! The key hashes the image size, the decoder's version and every file's SHA-256 in scan
+//! order, so adding, removing or changing any image, asking for another size, or a decoder
+//! that refuses other files builds a new cache instead of reusing a stale one. Files are
+//! written to a temporary name and renamed, so a killed run never leaves a half-written cache
+//! behind.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::decode::decode_grey_square;
+use super::decode::{decode_grey_square, DECODER_VERSION};
 use super::kaggle::{Scan, Skipped};
 use crate::util::fs::write_atomic;
 use crate::util::hash::hex;
@@ -40,6 +41,7 @@ const MAGIC: &[u8; 8] = b"XRAYU8v1";
 pub fn cache_stem(scan: &Scan, size: u32) -> String {
     let mut h = Sha256::new();
     h.update(size.to_le_bytes());
+    h.update(DECODER_VERSION.to_le_bytes());
     for r in &scan.images {
         h.update(r.sha256);
     }

@@ -1,6 +1,7 @@
 //! From a Kaggle-layout folder to labelled, decoded, split images.
 //!
-//! `kaggle` scans and hashes files, `decode` turns one file into pixels, `cache` decodes the
+//! `kaggle` scans and hashes files, `decode` turns one file into pixels (refusing damaged
+//! files: `jpeg_check` with `jpeg_scan`, and `png_check`), `cache` decodes the
 //! whole set once per image size, `split` assigns patients to train/validation/test, and
 //! `split_data` is both together for one [`SplitSpec`], and `device` holds a split's pixels as a
 //! tensor that batches are sliced from.
@@ -9,7 +10,10 @@ pub mod cache;
 pub mod decode;
 pub mod device;
 pub mod filename;
+pub mod jpeg_check;
+mod jpeg_scan;
 pub mod kaggle;
+pub mod png_check;
 pub mod split;
 pub mod split_data;
 
