@@ -10,7 +10,7 @@ use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 use crate::data::device::DeviceImages;
-use crate::models::mobilenet_v2::{Config, Norm};
+use crate::models::mobilenet_v2::Config;
 use crate::models::transfer::BASE_GROUP;
 use crate::models::{Classifier, SeedCnn, TransferModel};
 use crate::train::fit::train_step;

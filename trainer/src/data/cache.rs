@@ -6,7 +6,7 @@
 //! written to a temporary name and renamed, so a killed run never leaves a half-written cache
 //! behind.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
