@@ -1,12 +1,15 @@
 //! `trainer`: trains pneumonia classifiers on chest X-rays with tch/libtorch.
 //!
-//! The modules follow the data: `data` (Kaggle folder → decoded, split images) → `models` →
-//! `train` → `eval` → `quant` (int8 blobs) → `run` (the run folder a user reads). `bench` measures throughput.
+//! The modules follow the data, and imports point the same way (see ARCHITECTURE.md):
+//! `util` (helpers) → `data` (Kaggle folder → decoded, split images) → `models` → `train` →
+//! `eval` → `run` (the run folder a user reads) → `quant` (int8 blobs and their checks) →
+//! `bench` (throughput) and `predict` (a user's own images).
 
 pub mod bench;
 pub mod data;
 pub mod eval;
 pub mod models;
+pub mod predict;
 pub mod quant;
 pub mod run;
 pub mod train;

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use trainer::bench::{bench, BenchModel};
 use trainer::data::{kaggle, split, warn_skipped, Protocol};
+use trainer::predict::{predict_files, print_lines, Source};
 use trainer::quant::bench::bench_int8;
 use trainer::quant::calibrate::Calibration;
 use trainer::quant::card::{card_path_for, read_card};
@@ -57,6 +58,26 @@ enum Command {
     /// model in tch (batch 1, one thread each), with blob and arena bytes.
     #[command(name = "bench-int8")]
     BenchInt8(BenchInt8Args),
+    /// Classify X-ray images (any JPEG or PNG) with an int8 blob (--model) or a run's float
+    /// model (--run): one line per image with the class, p(pneumonia) and the threshold.
+    /// Exits non-zero only when no image could be classified.
+    Predict(PredictArgs),
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// An int8 blob (models/<name>.int8.postcard, its card beside it)
+    #[arg(long, conflicts_with = "run", required_unless_present = "run")]
+    model: Option<PathBuf>,
+    /// A run folder: classify with its float model instead
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// Print one JSON array instead of lines
+    #[arg(long)]
+    json: bool,
+    /// The images
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -190,6 +211,73 @@ struct BenchArgs {
     trainable_blocks: usize,
 }
 
+impl QuantizeArgs {
+    fn options(self) -> QuantizeOptions {
+        let calibration = match self.percentile {
+            Some(p) => Calibration::Percentile(p),
+            None => Calibration::MinMax,
+        };
+        QuantizeOptions {
+            run: self.run,
+            out_dir: self.out,
+            name: self.name,
+            calibration,
+            calibration_images: self.calibration_images,
+            data: self.data,
+            cpu: self.cpu,
+            bias_correction: !self.no_bias_correction,
+        }
+    }
+}
+
+impl ValidateArgs {
+    fn options(self) -> ValidateOptions {
+        ValidateOptions {
+            blob: self.model,
+            card: self.card,
+            run: self.run,
+            data: self.data,
+            cache_dir: self.cache_dir,
+            cpu: self.cpu,
+        }
+    }
+}
+
+impl BenchInt8Args {
+    fn run(self) -> Result<()> {
+        let blob = std::fs::read(&self.model).with_context(|| format!("cannot read {}", self.model.display()))?;
+        // The float figure needs the run folder; the card names it.
+        let run = self.run.or_else(|| match read_card(&card_path_for(&self.model)) {
+            Ok(c) => Some(PathBuf::from(c.source_run)).filter(|r| r.join("model.safetensors").exists()),
+            Err(e) => {
+                eprintln!("warning: {e:#}");
+                None
+            }
+        });
+        let float = run.as_deref().map(|r| FloatModel::load(r, tch::Device::Cpu)).transpose()?;
+        bench_int8(&blob, float.as_ref(), self.images)?.print(&self.model.display().to_string());
+        Ok(())
+    }
+}
+
+impl PredictArgs {
+    fn run(self) -> Result<()> {
+        let source = match (self.model, self.run) {
+            (Some(blob), _) => Source::Int8 { blob },
+            (None, Some(run)) => Source::Float { run },
+            (None, None) => anyhow::bail!("pass --model <blob> or --run <run folder>"),
+        };
+        let predictions = predict_files(&source, &self.images)?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&predictions)?);
+        } else {
+            print_lines(&predictions);
+        }
+        anyhow::ensure!(predictions.iter().any(|p| p.class.is_some()), "no image could be classified");
+        Ok(())
+    }
+}
+
 fn main() -> Result<()> {
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     let matches = Cli::command().get_matches();
@@ -211,46 +299,13 @@ fn main() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&s.summary)?);
         }
         Command::Quantize(a) => {
-            let calibration = match a.percentile {
-                Some(p) => Calibration::Percentile(p),
-                None => Calibration::MinMax,
-            };
-            let opts = QuantizeOptions {
-                run: a.run,
-                out_dir: a.out,
-                name: a.name,
-                calibration,
-                calibration_images: a.calibration_images,
-                data: a.data,
-                cpu: a.cpu,
-                bias_correction: !a.no_bias_correction,
-            };
-            quantize_run(&opts, &command_line)?;
+            quantize_run(&a.options(), &command_line)?;
         }
         Command::ValidateInt8(a) => {
-            let opts = ValidateOptions {
-                blob: a.model,
-                card: a.card,
-                run: a.run,
-                data: a.data,
-                cache_dir: a.cache_dir,
-                cpu: a.cpu,
-            };
-            validate_int8(&opts)?;
+            validate_int8(&a.options())?;
         }
-        Command::BenchInt8(a) => {
-            let blob =
-                std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-            let run = a.run.or_else(|| match read_card(&card_path_for(&a.model)) {
-                Ok(c) => Some(PathBuf::from(c.source_run)).filter(|r| r.join("model.safetensors").exists()),
-                Err(e) => {
-                    eprintln!("warning: {e:#}");
-                    None
-                }
-            });
-            let float = run.as_deref().map(|r| FloatModel::load(r, tch::Device::Cpu)).transpose()?;
-            bench_int8(&blob, float.as_ref(), a.images)?.print(&a.model.display().to_string());
-        }
+        Command::BenchInt8(a) => a.run()?,
+        Command::Predict(a) => a.run()?,
         Command::Bench(a) => {
             let model = match a.model {
                 ModelKind::SeedCnn => BenchModel::SeedCnn,

@@ -9,6 +9,9 @@ use image::{DynamicImage, ImageFormat};
 use trainer::data::decode::decode_grey_square;
 use trainer::data::Dataset;
 
+mod common;
+use common::images::png_header;
+
 fn shared_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
 }
@@ -109,38 +112,6 @@ fn an_xray_as_png_cut_or_with_a_flipped_bit_is_refused() {
         let e = decode_grey_square(&damaged, 64).expect_err(&format!("PNG with byte {at} flipped"));
         assert!(e.contains("cannot decode image"), "{e}");
     }
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
-fn push_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    let mut chunk = kind.to_vec();
-    chunk.extend(data);
-    out.extend((data.len() as u32).to_be_bytes());
-    out.extend(&chunk);
-    out.extend(crc32(&chunk).to_be_bytes());
-}
-
-/// A PNG file that claims to be a `width`×`height` 8-bit grey image: header, a token of image
-/// data and IEND, all with valid CRCs.
-fn png_header(width: u32, height: u32) -> Vec<u8> {
-    let mut ihdr = width.to_be_bytes().to_vec();
-    ihdr.extend(height.to_be_bytes());
-    ihdr.extend([8, 0, 0, 0, 0]);
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    push_chunk(&mut out, b"IHDR", &ihdr);
-    push_chunk(&mut out, b"IDAT", &[0x78, 0x9C, 0x03, 0x00]);
-    push_chunk(&mut out, b"IEND", &[]);
-    out
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! A generated Kaggle-layout data set whose classes are learnable (pneumonia images are
 //! brighter), shared by the end-to-end tests.
 
+#![allow(dead_code)] // each test binary uses a different part
+
+pub mod images;
+
 use std::path::Path;
 
 use image::{GrayImage, ImageFormat, Luma};
