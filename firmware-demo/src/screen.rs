@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(fb.pixels[72 * WIDTH + 72], 0);
         // A full bar is white inside; text left white pixels in the verdict's area.
         assert_eq!(fb.pixels[49 * WIDTH + 150], 255);
-        assert!(fb.pixels[8 * WIDTH..21 * WIDTH].iter().any(|&v| v == 255));
+        assert!(fb.pixels[8 * WIDTH..21 * WIDTH].contains(&255));
         // An empty bar: only the outline and the threshold tick.
         draw(&mut fb, &pixels, side, "img", &verdict(0.0), 0.25);
         assert_eq!(fb.pixels[49 * WIDTH + 150], 0);

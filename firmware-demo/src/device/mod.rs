@@ -57,7 +57,7 @@ fn main() -> ! {
     let (peak, region) = stack::peak();
     hprintln!("images={} stack_peak_bytes={} stack_region_bytes={}", images, peak, region);
     debug::exit(debug::EXIT_SUCCESS);
-    loop {}
+    halt()
 }
 
 /// Classify every image named in `list.txt`; returns how many. Without `list.txt` nothing is
@@ -116,7 +116,14 @@ fn next_line(file: &mut HostFile) -> Option<heapless::String<NAME_MAX>> {
 fn fail(why: core::fmt::Arguments<'_>) -> ! {
     hprintln!("error: {}", why);
     debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    halt()
+}
+
+/// Wait forever: only reached if the semihosting exit did not stop QEMU (no debugger host).
+fn halt() -> ! {
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 impl core::fmt::Display for FsError {
