@@ -59,7 +59,8 @@ fn report() -> Result<(), String> {
     }
 
     let root = host::workspace_root();
-    let screen = std::fs::read(dir.join("screen.gray")).map_err(|e| format!("no screen from the device: {e}"))?;
+    let screen =
+        std::fs::read(dir.join("screen.gray")).map_err(|e| format!("no screen from the device: {e}"))?;
     host::save_png(&root.join("reports/firmware_screen.png"), &screen, WIDTH as u32, HEIGHT as u32)?;
 
     let row = row(&host::elf::sections(&elf)?, &run, images.len(), agree);
@@ -74,7 +75,12 @@ fn report() -> Result<(), String> {
 }
 
 /// The report's row for the embedded model.
-fn row(s: &host::elf::Sections, run: &host::qemu::DeviceRun, images: usize, agree: usize) -> serde_json::Value {
+fn row(
+    s: &host::elf::Sections,
+    run: &host::qemu::DeviceRun,
+    images: usize,
+    agree: usize,
+) -> serde_json::Value {
     let instr: Vec<u64> = run.lines.iter().map(|l| l.instructions).collect();
     let per_image = instr.iter().sum::<u64>() / instr.len().max(1) as u64;
     let peak_ram = s.statics() + run.stack_peak;

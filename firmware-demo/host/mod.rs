@@ -43,9 +43,11 @@ pub struct TestImage {
 pub fn select_images(per_kind: usize) -> Result<Vec<TestImage>, String> {
     let root = test_split_dir();
     let mut picked = Vec::new();
-    for (folder, kind, marker) in
-        [("NORMAL", "normal", ""), ("PNEUMONIA", "bacterial", "_bacteria_"), ("PNEUMONIA", "viral", "_virus_")]
-    {
+    for (folder, kind, marker) in [
+        ("NORMAL", "normal", ""),
+        ("PNEUMONIA", "bacterial", "_bacteria_"),
+        ("PNEUMONIA", "viral", "_virus_"),
+    ] {
         let dir = root.join(folder);
         let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
         let mut files: Vec<PathBuf> = entries
@@ -105,7 +107,12 @@ pub fn prepare_dir(dir: &Path, images: &[TestImage], side: u32) -> Result<Vec<Ve
 }
 
 /// The line infer-core on the host gives for `pixels` (the device's line without `instr`).
-pub fn host_line(model: &infer_core::Model<'_>, arena: &mut [u8], name: &str, pixels: &[u8]) -> Result<String, String> {
+pub fn host_line(
+    model: &infer_core::Model<'_>,
+    arena: &mut [u8],
+    name: &str,
+    pixels: &[u8],
+) -> Result<String, String> {
     let out = model.run_u8(pixels, arena).map_err(|e| format!("{name}: {e}"))?;
     let verdict = firmware_demo::report::Verdict::of(&out, firmware_demo::THRESHOLD)
         .ok_or_else(|| format!("{name}: unexpected output of {} values", out.len()))?;
