@@ -1,24 +1,43 @@
-//! Host-testable core of the firmware demo. The Cortex-M binary (QEMU mps2-an386) and the
-//! embedded-graphics display come with the firmware issue; for now this crate only proves
-//! that the engine builds for a `no_std` consumer.
+//! Host-testable core of the Cortex-M4 firmware (QEMU `mps2-an386`): the embedded model and
+//! its compile-time sizes, the result line the firmware prints, and the screen it draws with
+//! embedded-graphics. The device binary (`src/main.rs`, `src/device/`) adds only what needs
+//! the hardware: semihosting file I/O, the instruction clock and stack painting. The host
+//! tests and `examples/firmware_report.rs` use the very same code, so the screen PNG the host
+//! writes is the one the device draws, and the host can rebuild every line byte for byte.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
-/// Text shown on the display for a pneumonia probability in per-mille and a threshold.
-pub fn verdict(p_permille: u16, threshold_permille: u16) -> &'static str {
-    if p_permille >= threshold_permille {
-        "PNEUMONIA"
-    } else {
-        "NORMAL"
-    }
+pub mod report;
+pub mod screen;
+
+/// Compile-time facts computed by `build.rs` from the blob and its card.
+mod consts {
+    include!(concat!(env!("OUT_DIR"), "/model_consts.rs"));
 }
+pub use consts::{ARENA_LEN, INPUT_SIDE, LAYERS, MACS, MODEL_NAME, THRESHOLD};
+
+/// Bytes of one input image: `INPUT_SIDE²` 8-bit grey pixels, row-major.
+pub const INPUT_LEN: usize = INPUT_SIDE * INPUT_SIDE;
+
+/// The embedded blob, used in place from flash (`build.rs` names the same file).
+pub static BLOB: &[u8] =
+    include_bytes!("../../models/seed_cnn-pooled-adam-lr0.0001-e10-b20-128px-s42.int8.postcard");
+
+/// The model type with a plan of exactly the blob's layer count.
+pub type FirmwareModel = infer_core::ModelN<'static, LAYERS>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn verdict_switches_at_the_threshold() {
-        assert_eq!(verdict(499, 500), "NORMAL");
-        assert_eq!(verdict(500, 500), "PNEUMONIA");
+    fn compile_time_sizes_match_the_blob() {
+        let model = FirmwareModel::from_bytes(BLOB).unwrap();
+        assert_eq!(model.arena_len(), ARENA_LEN);
+        assert_eq!(model.layer_count(), LAYERS);
+        assert_eq!(model.macs(), MACS);
+        assert_eq!(model.input_shape().len(), INPUT_LEN);
+        assert!(MODEL_NAME.starts_with("seed_cnn") && THRESHOLD > 0.0 && THRESHOLD < 1.0);
     }
 }
