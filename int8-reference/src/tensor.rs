@@ -33,6 +33,11 @@ impl Tensor {
         i32::from(self.values[(y * self.w + x) * self.c + c])
     }
 
+    /// The `c` values of pixel (`y`, `x`).
+    pub fn pixel(&self, y: usize, x: usize) -> &[i8] {
+        &self.values[(y * self.w + x) * self.c..][..self.c]
+    }
+
     /// The zero point as i32.
     pub fn zp(&self) -> i32 {
         i32::from(self.quant.zero_point)
@@ -65,6 +70,11 @@ impl Channels {
             shift: ch.shift.iter().map(|&s| i32::from(s as i8)).collect(),
         })
     }
+}
+
+/// `Σ w[i] · (x[i] − zp)` in i64 over equal-length weight bytes and int8 values.
+pub fn dot(weights: &[u8], x: &[i8], zp: i32) -> i64 {
+    weights.iter().zip(x).map(|(&w, &v)| i64::from(w as i8) * i64::from(i32::from(v) - zp)).sum()
 }
 
 /// Weight byte `i` as a signed value.

@@ -3,7 +3,7 @@
 
 use super::{requantize_acc, taps};
 use crate::activation;
-use crate::tensor::{weight, Channels, Tensor};
+use crate::tensor::{dot, Channels, Tensor};
 use infer_core::Conv2dDef;
 
 /// The conv part of `def` over `x` (before any pool).
@@ -24,10 +24,9 @@ pub fn conv2d(x: &Tensor, def: &Conv2dDef<'_>) -> Result<Tensor, String> {
             for o in 0..oc {
                 let mut acc = 0i64;
                 for &(ky, kx, iy, ix) in &window {
-                    for i in 0..x.c {
-                        let f = weight(def.weights, ((o * kh + ky) * kw + kx) * x.c + i);
-                        acc += i64::from(f) * i64::from(x.at(iy, ix, i) - x.zp());
-                    }
+                    // Σ over input channels of w[o, ky, kx, i] · (x[iy, ix, i] − zp).
+                    let w = &def.weights[((o * kh + ky) * kw + kx) * x.c..][..x.c];
+                    acc += dot(w, x.pixel(iy, ix), x.zp());
                 }
                 values.push(requantize_acc(acc, &ch, o, def.output, range)?);
             }

@@ -3,7 +3,7 @@
 
 use super::requantize_acc;
 use crate::activation;
-use crate::tensor::{weight, Channels, Tensor};
+use crate::tensor::{dot, Channels, Tensor};
 use infer_core::DenseDef;
 
 /// `def` over `x`; the output is 1×1×out.
@@ -16,10 +16,7 @@ pub fn dense(x: &Tensor, def: &DenseDef<'_>) -> Result<Tensor, String> {
     let range = activation::range(def.activation, def.output);
     let mut values = Vec::with_capacity(n_out);
     for o in 0..n_out {
-        let mut acc = 0i64;
-        for (i, &v) in x.values.iter().enumerate() {
-            acc += i64::from(weight(def.weights, o * n_in + i)) * i64::from(i32::from(v) - x.zp());
-        }
+        let acc = dot(&def.weights[o * n_in..][..n_in], &x.values, x.zp());
         values.push(requantize_acc(acc, &ch, o, def.output, range)?);
     }
     Ok(Tensor { values, h: 1, w: 1, c: n_out, quant: def.output })
