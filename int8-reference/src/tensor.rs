@@ -72,9 +72,22 @@ impl Channels {
     }
 }
 
-/// `Σ w[i] · (x[i] − zp)` in i64 over equal-length weight bytes and int8 values.
+/// Terms summed exactly in i32: |w · (x − zp)| <= 128 · 255 = 32,640, and
+/// 65,536 · 32,640 < 2^31.
+const EXACT_I32_TERMS: usize = 1 << 16;
+
+/// `Σ w[i] · (x[i] − zp)` over equal-length weight bytes and int8 values, exact: chunks of
+/// at most [`EXACT_I32_TERMS`] terms sum in i32 (which cannot overflow, see there), and the
+/// chunks in i64.
 pub fn dot(weights: &[u8], x: &[i8], zp: i32) -> i64 {
-    weights.iter().zip(x).map(|(&w, &v)| i64::from(w as i8) * i64::from(i32::from(v) - zp)).sum()
+    weights
+        .chunks(EXACT_I32_TERMS)
+        .zip(x.chunks(EXACT_I32_TERMS))
+        .map(|(w, x)| {
+            let sum: i32 = w.iter().zip(x).map(|(&w, &v)| i32::from(w as i8) * (i32::from(v) - zp)).sum();
+            i64::from(sum)
+        })
+        .sum()
 }
 
 /// Weight byte `i` as a signed value.
