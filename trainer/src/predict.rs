@@ -34,12 +34,15 @@ pub struct Prediction {
     pub error: Option<String>,
 }
 
-/// A loaded classifier: p(pneumonia) of `side`×`side` 8-bit grey pixels.
+/// p(pneumonia) of one image's 8-bit grey pixels.
+type ProbabilityFn<'a> = Box<dyn FnMut(&[u8]) -> Result<f64> + 'a>;
+
+/// A loaded classifier of `side`×`side` images.
 struct Classifier<'a> {
     side: u32,
     threshold: f64,
     classes: [String; 2],
-    probability: Box<dyn FnMut(&[u8]) -> Result<f64> + 'a>,
+    probability: ProbabilityFn<'a>,
 }
 
 /// Classifies every file with the model of `source`.
