@@ -8,6 +8,7 @@ use infer_core::Model;
 use trainer::data::Protocol;
 use trainer::quant::calibrate::Calibration;
 use trainer::quant::pipeline::{quantize_run, quantize_run_with, QuantizeOptions};
+use trainer::predict::{predict_files, Source};
 use trainer::quant::reference;
 use trainer::run::train_run;
 use trainer::train::{OptimizerKind, TrainConfig};
@@ -65,4 +66,18 @@ fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_car
     assert!(Model::from_bytes(&blob).is_ok());
     assert!(out.join("tiny.json").is_file());
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2, "no temporary files");
+
+    // `trainer predict` with the blob and with the run's float model agree on a bright
+    // (pneumonia-like) and a dark (normal-like) generated training image.
+    let images: Vec<_> = ["train/PNEUMONIA/person1_bacteria_0.png", "train/NORMAL/IM-0003-0000.png"]
+        .iter()
+        .map(|f| tmp.path().join("chest_xray").join(f))
+        .collect();
+    let int8 = predict_files(&Source::Int8 { blob: out.join("tiny.int8.postcard") }, &images).unwrap();
+    let float = predict_files(&Source::Float { run: tmp.path().join("runs/tiny") }, &images).unwrap();
+    for (q, f) in int8.iter().zip(&float) {
+        assert!(q.error.is_none() && f.error.is_none(), "{q:?} {f:?}");
+        assert!((q.probability.unwrap() - f.probability.unwrap()).abs() < 0.1, "{q:?} {f:?}");
+    }
+    assert!(float[0].probability > float[1].probability, "the bright image is the likelier pneumonia: {float:?}");
 }
