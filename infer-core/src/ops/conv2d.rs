@@ -5,7 +5,7 @@
 
 use crate::schema::ChannelQuant;
 
-use super::{clip, dot, dot4, Dims, Geom, OutputStage};
+use super::{clip, dot, dot4, dot4x2, Dims, Geom, OutputStage};
 
 /// Precomputed parameters of one conv layer.
 #[derive(Clone, Copy, Debug)]
@@ -38,63 +38,112 @@ impl Conv2dParams<'_> {
     }
 }
 
-/// Evaluate all output channels of the conv at (oy, ox) and hand each int8 result to `store`.
-#[inline]
-fn conv_at(p: &Conv2dParams<'_>, input: &[u8], oy: usize, ox: usize, mut store: impl FnMut(usize, u8)) {
+/// The valid part of the conv window at (oy, ox): for each valid kernel row, the input row
+/// starts at `x_at + k · x_step` and the filter row at `w_at + k · w_step`, `row_len` values
+/// each (the taps of one kernel row are contiguous in both the OHWI filter and NHWC input).
+#[derive(Clone, Copy)]
+struct Window {
+    rows: usize,
+    row_len: usize,
+    x_at: usize,
+    x_step: usize,
+    w_at: usize,
+    w_step: usize,
+}
+
+fn window(p: &Conv2dParams<'_>, oy: usize, ox: usize) -> Window {
     let (g, ic) = (&p.conv, p.input.c);
     let (ky0, ky1, iy0) = clip(oy, g.sh, g.pad_top, g.kh, p.input.h);
     let (kx0, kx1, ix0) = clip(ox, g.sw, g.pad_left, g.kw, p.input.w);
-    // For a fixed kernel row the valid taps are contiguous in both the filter (kx, ic) and the
-    // input row (x, ic), so each kernel row is one dot product of `row_len` values.
-    let row_len = (kx1 - kx0) * ic;
-    let filter_len = g.kh * g.kw * ic;
-    // Four output channels at a time share each converted input value.
-    let mut c = 0;
-    while c + 4 <= p.out_c {
-        let f = |j: usize| &p.weights[(c + j) * filter_len..(c + j + 1) * filter_len];
-        let (f0, f1, f2, f3) = (f(0), f(1), f(2), f(3));
-        // |acc| <= kh·kw·ic · 127 · 255 (+ |bias| in `finish`) < 2^31: checked at load.
-        let mut acc = [0i32; 4];
-        for ky in ky0..ky1 {
-            let iy = iy0 + (ky - ky0);
-            let x = &input[(iy * p.input.w + ix0) * ic..][..row_len];
-            let at = (ky * g.kw + kx0) * ic;
-            let r = dot4(
-                [&f0[at..][..row_len], &f1[at..][..row_len], &f2[at..][..row_len], &f3[at..][..row_len]],
-                x,
-                p.in_zp,
-            );
+    Window {
+        rows: ky1 - ky0,
+        row_len: (kx1 - kx0) * ic,
+        x_at: (iy0 * p.input.w + ix0) * ic,
+        x_step: p.input.w * ic,
+        w_at: (ky0 * g.kw + kx0) * ic,
+        w_step: g.kw * ic,
+    }
+}
+
+/// Accumulators of output channels `c..c + 4` at one window (without bias).
+///
+/// |acc| <= kh·kw·ic · 127 · 255 (+ |bias| in `finish`) < 2^31: checked at load.
+#[inline]
+fn acc4(p: &Conv2dParams<'_>, input: &[u8], win: &Window, c: usize) -> [i32; 4] {
+    let filter_len = p.conv.kh * p.conv.kw * p.input.c;
+    let f = |j: usize| &p.weights[(c + j) * filter_len..(c + j + 1) * filter_len];
+    let (f0, f1, f2, f3) = (f(0), f(1), f(2), f(3));
+    let mut acc = [0i32; 4];
+    for r in 0..win.rows {
+        let x = &input[win.x_at + r * win.x_step..][..win.row_len];
+        let at = win.w_at + r * win.w_step;
+        let w = [&f0[at..][..win.row_len], &f1[at..][..win.row_len], &f2[at..][..win.row_len], &f3[at..][..win.row_len]];
+        let d = dot4(w, x, p.in_zp);
+        for j in 0..4 {
+            acc[j] += d[j];
+        }
+    }
+    acc
+}
+
+/// Whether two windows use the same filter taps (only their input rows differ).
+fn same_taps(a: &Window, b: &Window) -> bool {
+    a.rows == b.rows && a.row_len == b.row_len && a.w_at == b.w_at
+}
+
+/// [`acc4`] at two windows with the same taps, the second starting at input `xb_at`.
+#[inline]
+fn acc4x2(p: &Conv2dParams<'_>, input: &[u8], win: &Window, xb_at: usize, c: usize) -> [[i32; 4]; 2] {
+    let filter_len = p.conv.kh * p.conv.kw * p.input.c;
+    let f = |j: usize| &p.weights[(c + j) * filter_len..(c + j + 1) * filter_len];
+    let (f0, f1, f2, f3) = (f(0), f(1), f(2), f(3));
+    let mut acc = [[0i32; 4]; 2];
+    for r in 0..win.rows {
+        let xa = &input[win.x_at + r * win.x_step..][..win.row_len];
+        let xb = &input[xb_at + r * win.x_step..][..win.row_len];
+        let at = win.w_at + r * win.w_step;
+        let w = [&f0[at..][..win.row_len], &f1[at..][..win.row_len], &f2[at..][..win.row_len], &f3[at..][..win.row_len]];
+        let d = dot4x2(w, xa, xb, p.in_zp);
+        for (acc, d) in acc.iter_mut().zip(d) {
             for j in 0..4 {
-                acc[j] += r[j];
+                acc[j] += d[j];
             }
         }
-        for (j, &a) in acc.iter().enumerate() {
-            store(c + j, p.channels.finish(c + j, a, &p.out));
-        }
-        c += 4;
     }
-    for c in c..p.out_c {
-        let filter = &p.weights[c * filter_len..(c + 1) * filter_len];
-        let mut acc = 0i32;
-        for ky in ky0..ky1 {
-            let iy = iy0 + (ky - ky0);
-            let x = &input[(iy * p.input.w + ix0) * ic..][..row_len];
-            let w = &filter[(ky * g.kw + kx0) * ic..][..row_len];
-            acc += dot(w, x, p.in_zp);
-        }
-        store(c, p.channels.finish(c, acc, &p.out));
-    }
+    acc
+}
+
+/// Accumulator of output channel `c` at one window (without bias); bound as [`acc4`].
+#[inline]
+fn acc1(p: &Conv2dParams<'_>, input: &[u8], win: &Window, c: usize) -> i32 {
+    let filter_len = p.conv.kh * p.conv.kw * p.input.c;
+    let filter = &p.weights[c * filter_len..(c + 1) * filter_len];
+    (0..win.rows)
+        .map(|r| {
+            let x = &input[win.x_at + r * win.x_step..][..win.row_len];
+            dot(&filter[win.w_at + r * win.w_step..][..win.row_len], x, p.in_zp)
+        })
+        .sum()
 }
 
 /// Run the convolution (and fused pool) from `input` into `output[..p.output().len()]`.
 pub fn conv2d(p: &Conv2dParams<'_>, input: &[u8], output: &mut [u8]) {
     let oc = p.out_c;
+    let groups = oc / 4 * 4;
     match p.pool {
         None => {
             for oy in 0..p.conv.out_h {
                 for ox in 0..p.conv.out_w {
-                    let px = &mut output[(oy * p.conv.out_w + ox) * oc..][..oc];
-                    conv_at(p, input, oy, ox, |c, v| px[c] = v);
+                    let out = &mut output[(oy * p.conv.out_w + ox) * oc..][..oc];
+                    let win = window(p, oy, ox);
+                    for c in (0..groups).step_by(4) {
+                        for (j, a) in acc4(p, input, &win, c).into_iter().enumerate() {
+                            out[c + j] = p.channels.finish(c + j, a, &p.out);
+                        }
+                    }
+                    for c in groups..oc {
+                        out[c] = p.channels.finish(c, acc1(p, input, &win, c), &p.out);
+                    }
                 }
             }
         }
@@ -104,19 +153,64 @@ pub fn conv2d(p: &Conv2dParams<'_>, input: &[u8], output: &mut [u8]) {
                 for px in 0..pool.out_w {
                     let (rx0, rx1, cx0) = clip(px, pool.sw, pool.pad_left, pool.kw, p.conv.out_w);
                     let out = &mut output[(py * pool.out_w + px) * oc..][..oc];
-                    out.fill(i8::MIN as u8);
-                    for cy in cy0..cy0 + (ry1 - ry0) {
-                        for cx in cx0..cx0 + (rx1 - rx0) {
-                            conv_at(p, input, cy, cx, |c, v| {
-                                if (v as i8) > (out[c] as i8) {
-                                    out[c] = v;
-                                }
-                            });
-                        }
-                    }
+                    let (ys, xs) = (cy0..cy0 + (ry1 - ry0), cx0..cx0 + (rx1 - rx0));
+                    pool_at(p, input, ys, xs, out);
                 }
             }
         }
+    }
+}
+
+/// One pooled output pixel: the max over the pool window of each channel's conv output.
+///
+/// `finish` is non-decreasing in the accumulator (validation keeps every multiplier >= 0, and
+/// the bias add, both roundings, the zero-point add and the clamp are monotone), so the max of
+/// the finished values is `finish` of the largest accumulator: one requantization per pooled
+/// value instead of one per window position, with the same bits. An empty window gives -128.
+fn pool_at(p: &Conv2dParams<'_>, input: &[u8], ys: core::ops::Range<usize>, xs: core::ops::Range<usize>, out: &mut [u8]) {
+    let oc = p.out_c;
+    let groups = oc / 4 * 4;
+    if ys.is_empty() || xs.is_empty() {
+        out.fill(i8::MIN as u8);
+        return;
+    }
+    for c in (0..groups).step_by(4) {
+        let mut best = [i32::MIN; 4];
+        let mut keep = |a: [i32; 4]| {
+            for j in 0..4 {
+                best[j] = best[j].max(a[j]);
+            }
+        };
+        for cy in ys.clone() {
+            let mut cx = xs.start;
+            while cx < xs.end {
+                let wa = window(p, cy, cx);
+                if cx + 1 < xs.end {
+                    let wb = window(p, cy, cx + 1);
+                    if same_taps(&wa, &wb) {
+                        let [a, b] = acc4x2(p, input, &wa, wb.x_at, c);
+                        keep(a);
+                        keep(b);
+                        cx += 2;
+                        continue;
+                    }
+                }
+                keep(acc4(p, input, &wa, c));
+                cx += 1;
+            }
+        }
+        for (j, b) in best.into_iter().enumerate() {
+            out[c + j] = p.channels.finish(c + j, b, &p.out);
+        }
+    }
+    for c in groups..oc {
+        let mut best = i32::MIN;
+        for cy in ys.clone() {
+            for cx in xs.clone() {
+                best = best.max(acc1(p, input, &window(p, cy, cx), c));
+            }
+        }
+        out[c] = p.channels.finish(c, best, &p.out);
     }
 }
 
