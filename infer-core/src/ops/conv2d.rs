@@ -129,33 +129,23 @@ fn acc1(p: &Conv2dParams<'_>, input: &[u8], win: &Window, c: usize) -> i32 {
 /// Run the convolution (and fused pool) from `input` into `output[..p.output().len()]`.
 pub fn conv2d(p: &Conv2dParams<'_>, input: &[u8], output: &mut [u8]) {
     let oc = p.out_c;
-    let groups = oc / 4 * 4;
-    match p.pool {
-        None => {
-            for oy in 0..p.conv.out_h {
-                for ox in 0..p.conv.out_w {
-                    let out = &mut output[(oy * p.conv.out_w + ox) * oc..][..oc];
-                    let win = window(p, oy, ox);
-                    for c in (0..groups).step_by(4) {
-                        for (j, a) in acc4(p, input, &win, c).into_iter().enumerate() {
-                            out[c + j] = p.channels.finish(c + j, a, &p.out);
-                        }
-                    }
-                    for c in groups..oc {
-                        out[c] = p.channels.finish(c, acc1(p, input, &win, c), &p.out);
-                    }
-                }
-            }
-        }
-        Some(pool) => {
-            for py in 0..pool.out_h {
-                let (ry0, ry1, cy0) = clip(py, pool.sh, pool.pad_top, pool.kh, p.conv.out_h);
-                for px in 0..pool.out_w {
-                    let (rx0, rx1, cx0) = clip(px, pool.sw, pool.pad_left, pool.kw, p.conv.out_w);
-                    let out = &mut output[(py * pool.out_w + px) * oc..][..oc];
-                    let (ys, xs) = (cy0..cy0 + (ry1 - ry0), cx0..cx0 + (rx1 - rx0));
-                    pool_at(p, input, ys, xs, out);
-                }
+    // Without a pool, each output is the max over a window of one conv position.
+    let (h, w) = (p.conv.out_h, p.conv.out_w);
+    let single = Geom { kh: 1, kw: 1, sh: 1, sw: 1, pad_top: 0, pad_left: 0, out_h: h, out_w: w };
+    let pool = p.pool.unwrap_or(single);
+    let one_channel_3x3 = p.input.c == 1 && p.conv.kh == 3 && p.conv.kw == 3;
+    for py in 0..pool.out_h {
+        let (ry0, ry1, cy0) = clip(py, pool.sh, pool.pad_top, pool.kh, h);
+        for px in 0..pool.out_w {
+            let (rx0, rx1, cx0) = clip(px, pool.sw, pool.pad_left, pool.kw, w);
+            let out = &mut output[(py * pool.out_w + px) * oc..][..oc];
+            let (ys, xs) = (cy0..cy0 + (ry1 - ry0), cx0..cx0 + (rx1 - rx0));
+            if ys.is_empty() || xs.is_empty() {
+                out.fill(i8::MIN as u8);
+            } else if one_channel_3x3 {
+                super::conv1ch::pool_at(p, input, ys, xs, out);
+            } else {
+                pool_at(p, input, ys, xs, out);
             }
         }
     }
@@ -166,14 +156,10 @@ pub fn conv2d(p: &Conv2dParams<'_>, input: &[u8], output: &mut [u8]) {
 /// `finish` is non-decreasing in the accumulator (validation keeps every multiplier >= 0, and
 /// the bias add, both roundings, the zero-point add and the clamp are monotone), so the max of
 /// the finished values is `finish` of the largest accumulator: one requantization per pooled
-/// value instead of one per window position, with the same bits. An empty window gives -128.
-fn pool_at(p: &Conv2dParams<'_>, input: &[u8], ys: core::ops::Range<usize>, xs: core::ops::Range<usize>, out: &mut [u8]) {
+/// value instead of one per window position, with the same bits. The window is not empty.
+pub(crate) fn pool_at(p: &Conv2dParams<'_>, input: &[u8], ys: core::ops::Range<usize>, xs: core::ops::Range<usize>, out: &mut [u8]) {
     let oc = p.out_c;
     let groups = oc / 4 * 4;
-    if ys.is_empty() || xs.is_empty() {
-        out.fill(i8::MIN as u8);
-        return;
-    }
     for c in (0..groups).step_by(4) {
         let mut best = [i32::MIN; 4];
         let mut keep = |a: [i32; 4]| {
@@ -299,9 +285,12 @@ mod tests {
         }
     }
 
-    fn problem(fused: bool) -> impl Strategy<Value = Problem> {
-        (dims(7, 4), 1..=6usize)
-            .prop_flat_map(move |(input, out_c)| (Just(input), Just(out_c), geom(input.h, input.w, 4, 3)))
+    /// `one_channel`: one input channel and a 3×3 kernel (the `conv1ch` fast path), with
+    /// enough output channels to fill more than one of its blocks.
+    fn problem(fused: bool, one_channel: bool) -> impl Strategy<Value = Problem> {
+        let (c, k, oc) = if one_channel { (1, 3..=3, 1..=70usize) } else { (4, 1..=4, 1..=6usize) };
+        (dims(7, c), oc)
+            .prop_flat_map(move |(input, out_c)| (Just(input), Just(out_c), geom_k(input.h, input.w, k.clone(), 3)))
             .prop_flat_map(move |(input, out_c, conv)| {
                 let taps = conv.kh * conv.kw * input.c;
                 let pool = if fused {
@@ -335,9 +324,13 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
         #[test]
-        fn conv_matches_reference(p in problem(false)) { p.check(); }
+        fn conv_matches_reference(p in problem(false, false)) { p.check(); }
         #[test]
-        fn fused_pool_matches_reference(p in problem(true)) { p.check(); }
+        fn fused_pool_matches_reference(p in problem(true, false)) { p.check(); }
+        #[test]
+        fn one_channel_3x3_matches_reference(p in problem(false, true)) { p.check(); }
+        #[test]
+        fn one_channel_3x3_fused_pool_matches_reference(p in problem(true, true)) { p.check(); }
     }
 
     /// Worst case accumulator: every tap at +127 · (−128 − 127) with the largest legal bias.

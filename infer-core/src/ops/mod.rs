@@ -11,6 +11,7 @@
 
 pub mod add;
 pub mod conv2d;
+mod conv1ch;
 pub mod dense;
 pub mod depthwise;
 pub mod global_avg_pool;
