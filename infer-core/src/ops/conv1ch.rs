@@ -33,7 +33,8 @@ fn taps(p: &Conv2dParams<'_>, input: &[u8], oy: usize, ox: usize) -> [i32; 9] {
     t
 }
 
-/// As [`super::conv2d::pool_at`] (same bits) for `input.c == 1`, `kh == kw == 3`.
+/// One output pixel of [`super::conv2d::conv2d`] (same bits) for `input.c == 1`, `kh == kw == 3`:
+/// the largest accumulator over the positions `ys × xs` (not empty), requantized.
 ///
 /// |acc| <= 9 · 127 · 255 (+ |bias| in `finish`) < 2^31: checked at load.
 pub(crate) fn pool_at(p: &Conv2dParams<'_>, input: &[u8], ys: Range<usize>, xs: Range<usize>, out: &mut [u8]) {

@@ -5,7 +5,10 @@
 
 use crate::schema::ChannelQuant;
 
-use super::{clip, dot, dot4, dot4x2, Dims, Geom, OutputStage};
+use core::ops::Range;
+
+use super::conv_group::{acc1, window, Group};
+use super::{clip, Dims, Geom, OutputStage};
 
 /// Precomputed parameters of one conv layer.
 #[derive(Clone, Copy, Debug)]
@@ -38,165 +41,67 @@ impl Conv2dParams<'_> {
     }
 }
 
-/// The valid part of the conv window at (oy, ox): for each valid kernel row, the input row
-/// starts at `x_at + k · x_step` and the filter row at `w_at + k · w_step`, `row_len` values
-/// each (the taps of one kernel row are contiguous in both the OHWI filter and NHWC input).
-#[derive(Clone, Copy)]
-struct Window {
-    rows: usize,
-    row_len: usize,
-    x_at: usize,
-    x_step: usize,
-    w_at: usize,
-    w_step: usize,
-}
-
-fn window(p: &Conv2dParams<'_>, oy: usize, ox: usize) -> Window {
-    let (g, ic) = (&p.conv, p.input.c);
-    let (ky0, ky1, iy0) = clip(oy, g.sh, g.pad_top, g.kh, p.input.h);
-    let (kx0, kx1, ix0) = clip(ox, g.sw, g.pad_left, g.kw, p.input.w);
-    Window {
-        rows: ky1 - ky0,
-        row_len: (kx1 - kx0) * ic,
-        x_at: (iy0 * p.input.w + ix0) * ic,
-        x_step: p.input.w * ic,
-        w_at: (ky0 * g.kw + kx0) * ic,
-        w_step: g.kw * ic,
-    }
-}
-
-/// Accumulators of output channels `c..c + 4` at one window (without bias).
-///
-/// |acc| <= kh·kw·ic · 127 · 255 (+ |bias| in `finish`) < 2^31: checked at load.
-#[inline]
-fn acc4(p: &Conv2dParams<'_>, input: &[u8], win: &Window, c: usize) -> [i32; 4] {
-    let filter_len = p.conv.kh * p.conv.kw * p.input.c;
-    let f = |j: usize| &p.weights[(c + j) * filter_len..(c + j + 1) * filter_len];
-    let (f0, f1, f2, f3) = (f(0), f(1), f(2), f(3));
-    let mut acc = [0i32; 4];
-    for r in 0..win.rows {
-        let x = &input[win.x_at + r * win.x_step..][..win.row_len];
-        let at = win.w_at + r * win.w_step;
-        let w = [&f0[at..][..win.row_len], &f1[at..][..win.row_len], &f2[at..][..win.row_len], &f3[at..][..win.row_len]];
-        let d = dot4(w, x, p.in_zp);
-        for j in 0..4 {
-            acc[j] += d[j];
-        }
-    }
-    acc
-}
-
-/// Whether two windows use the same filter taps (only their input rows differ).
-fn same_taps(a: &Window, b: &Window) -> bool {
-    a.rows == b.rows && a.row_len == b.row_len && a.w_at == b.w_at
-}
-
-/// [`acc4`] at two windows with the same taps, the second starting at input `xb_at`.
-#[inline]
-fn acc4x2(p: &Conv2dParams<'_>, input: &[u8], win: &Window, xb_at: usize, c: usize) -> [[i32; 4]; 2] {
-    let filter_len = p.conv.kh * p.conv.kw * p.input.c;
-    let f = |j: usize| &p.weights[(c + j) * filter_len..(c + j + 1) * filter_len];
-    let (f0, f1, f2, f3) = (f(0), f(1), f(2), f(3));
-    let mut acc = [[0i32; 4]; 2];
-    for r in 0..win.rows {
-        let xa = &input[win.x_at + r * win.x_step..][..win.row_len];
-        let xb = &input[xb_at + r * win.x_step..][..win.row_len];
-        let at = win.w_at + r * win.w_step;
-        let w = [&f0[at..][..win.row_len], &f1[at..][..win.row_len], &f2[at..][..win.row_len], &f3[at..][..win.row_len]];
-        let d = dot4x2(w, xa, xb, p.in_zp);
-        for (acc, d) in acc.iter_mut().zip(d) {
-            for j in 0..4 {
-                acc[j] += d[j];
-            }
-        }
-    }
-    acc
-}
-
-/// Accumulator of output channel `c` at one window (without bias); bound as [`acc4`].
-#[inline]
-fn acc1(p: &Conv2dParams<'_>, input: &[u8], win: &Window, c: usize) -> i32 {
-    let filter_len = p.conv.kh * p.conv.kw * p.input.c;
-    let filter = &p.weights[c * filter_len..(c + 1) * filter_len];
-    (0..win.rows)
-        .map(|r| {
-            let x = &input[win.x_at + r * win.x_step..][..win.row_len];
-            dot(&filter[win.w_at + r * win.w_step..][..win.row_len], x, p.in_zp)
-        })
-        .sum()
-}
-
 /// Run the convolution (and fused pool) from `input` into `output[..p.output().len()]`.
+///
+/// Each output is the max over its pool window of the conv outputs. `finish` is non-decreasing
+/// in the accumulator (validation keeps every multiplier >= 0, and the bias add, both roundings,
+/// the zero-point add and the clamp are monotone), so that max is `finish` of the largest
+/// accumulator: one requantization per output instead of one per window position, with the
+/// same bits. Without a pool each window is one conv position; an empty window gives -128.
 pub fn conv2d(p: &Conv2dParams<'_>, input: &[u8], output: &mut [u8]) {
     let oc = p.out_c;
-    // Without a pool, each output is the max over a window of one conv position.
+    let one_channel_3x3 = p.input.c == 1 && p.conv.kh == 3 && p.conv.kw == 3;
+    each_output(p, |i, ys, xs| {
+        let out = &mut output[i * oc..][..oc];
+        if ys.is_empty() || xs.is_empty() {
+            out.fill(i8::MIN as u8);
+        } else if one_channel_3x3 {
+            super::conv1ch::pool_at(p, input, ys, xs, out);
+        }
+    });
+    if one_channel_3x3 {
+        return;
+    }
+    let groups = oc / 4 * 4;
+    for c in (0..groups).step_by(4) {
+        let group = Group::new(p, c);
+        each_output(p, |i, ys, xs| {
+            if !ys.is_empty() && !xs.is_empty() {
+                let best = group.best(p, input, ys, xs);
+                for (j, b) in best.into_iter().enumerate() {
+                    output[i * oc + c + j] = p.channels.finish(c + j, b, &p.out);
+                }
+            }
+        });
+    }
+    for c in groups..oc {
+        each_output(p, |i, ys, xs| {
+            let mut best = None;
+            for cy in ys {
+                for cx in xs.clone() {
+                    let a = acc1(p, input, &window(p, cy, cx), c);
+                    best = Some(best.map_or(a, |b: i32| b.max(a)));
+                }
+            }
+            if let Some(b) = best {
+                output[i * oc + c] = p.channels.finish(c, b, &p.out);
+            }
+        });
+    }
+}
+
+/// Calls `f(i, ys, xs)` for each output pixel `i` (row-major) with the conv positions its pool
+/// window covers (one position without a pool).
+fn each_output(p: &Conv2dParams<'_>, mut f: impl FnMut(usize, Range<usize>, Range<usize>)) {
     let (h, w) = (p.conv.out_h, p.conv.out_w);
     let single = Geom { kh: 1, kw: 1, sh: 1, sw: 1, pad_top: 0, pad_left: 0, out_h: h, out_w: w };
     let pool = p.pool.unwrap_or(single);
-    let one_channel_3x3 = p.input.c == 1 && p.conv.kh == 3 && p.conv.kw == 3;
     for py in 0..pool.out_h {
         let (ry0, ry1, cy0) = clip(py, pool.sh, pool.pad_top, pool.kh, h);
         for px in 0..pool.out_w {
             let (rx0, rx1, cx0) = clip(px, pool.sw, pool.pad_left, pool.kw, w);
-            let out = &mut output[(py * pool.out_w + px) * oc..][..oc];
-            let (ys, xs) = (cy0..cy0 + (ry1 - ry0), cx0..cx0 + (rx1 - rx0));
-            if ys.is_empty() || xs.is_empty() {
-                out.fill(i8::MIN as u8);
-            } else if one_channel_3x3 {
-                super::conv1ch::pool_at(p, input, ys, xs, out);
-            } else {
-                pool_at(p, input, ys, xs, out);
-            }
+            f(py * pool.out_w + px, cy0..cy0 + (ry1 - ry0), cx0..cx0 + (rx1 - rx0));
         }
-    }
-}
-
-/// One pooled output pixel: the max over the pool window of each channel's conv output.
-///
-/// `finish` is non-decreasing in the accumulator (validation keeps every multiplier >= 0, and
-/// the bias add, both roundings, the zero-point add and the clamp are monotone), so the max of
-/// the finished values is `finish` of the largest accumulator: one requantization per pooled
-/// value instead of one per window position, with the same bits. The window is not empty.
-pub(crate) fn pool_at(p: &Conv2dParams<'_>, input: &[u8], ys: core::ops::Range<usize>, xs: core::ops::Range<usize>, out: &mut [u8]) {
-    let oc = p.out_c;
-    let groups = oc / 4 * 4;
-    for c in (0..groups).step_by(4) {
-        let mut best = [i32::MIN; 4];
-        let mut keep = |a: [i32; 4]| {
-            for j in 0..4 {
-                best[j] = best[j].max(a[j]);
-            }
-        };
-        for cy in ys.clone() {
-            let mut cx = xs.start;
-            while cx < xs.end {
-                let wa = window(p, cy, cx);
-                if cx + 1 < xs.end {
-                    let wb = window(p, cy, cx + 1);
-                    if same_taps(&wa, &wb) {
-                        let [a, b] = acc4x2(p, input, &wa, wb.x_at, c);
-                        keep(a);
-                        keep(b);
-                        cx += 2;
-                        continue;
-                    }
-                }
-                keep(acc4(p, input, &wa, c));
-                cx += 1;
-            }
-        }
-        for (j, b) in best.into_iter().enumerate() {
-            out[c + j] = p.channels.finish(c + j, b, &p.out);
-        }
-    }
-    for c in groups..oc {
-        let mut best = i32::MIN;
-        for cy in ys.clone() {
-            for cx in xs.clone() {
-                best = best.max(acc1(p, input, &window(p, cy, cx), c));
-            }
-        }
-        out[c] = p.channels.finish(c, best, &p.out);
     }
 }
 

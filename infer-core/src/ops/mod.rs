@@ -12,6 +12,7 @@
 pub mod add;
 pub mod conv2d;
 mod conv1ch;
+mod conv_group;
 pub mod dense;
 pub mod depthwise;
 pub mod global_avg_pool;
@@ -92,10 +93,22 @@ pub(crate) fn dot(w: &[u8], x: &[u8], zp: i32) -> i32 {
 
 /// Four dot products against the same `x` (each as [`dot`]); all slices have `x.len()`.
 ///
-/// Not inlined: on its own the loop keeps its 4 accumulators, 5 pointers and the zero point in
-/// registers (Cortex-M4 has 13); inlined into the conv's loop nest it spilled to the stack.
+/// Not inlined: on its own the loop keeps its accumulators and pointers in registers (the
+/// Cortex-M4 has 13); inlined into the conv's loop nest it spilled them to the stack.
 #[inline(never)]
 pub(crate) fn dot4(w: [&[u8]; 4], x: &[u8], zp: i32) -> [i32; 4] {
+    dot4_body(w, x, zp)
+}
+
+/// [`dot4`] with a zero point of 0: `Σ w_i · x_i`, one subtraction per tap fewer (the conv
+/// takes the zero point out as `zp · Σ w` for windows without padding).
+#[inline(never)]
+pub(crate) fn dot4_raw(w: [&[u8]; 4], x: &[u8]) -> [i32; 4] {
+    dot4_body(w, x, 0)
+}
+
+#[inline(always)]
+fn dot4_body(w: [&[u8]; 4], x: &[u8], zp: i32) -> [i32; 4] {
     let zp = zp as i16;
     let n = x.len();
     let (w0, w1, w2, w3) = (&w[0][..n], &w[1][..n], &w[2][..n], &w[3][..n]);
@@ -107,37 +120,18 @@ pub(crate) fn dot4(w: [&[u8]; 4], x: &[u8], zp: i32) -> [i32; 4] {
         acc[2] += i32::from(c as i8) * xv;
         acc[3] += i32::from(d as i8) * xv;
     };
-    let (xs, ws) = (x.chunks_exact(2), [w0.chunks_exact(2), w1.chunks_exact(2), w2.chunks_exact(2), w3.chunks_exact(2)]);
-    let tail = n - n % 2;
-    for ((((x, a), b), c), d) in xs.zip(ws[0].clone()).zip(ws[1].clone()).zip(ws[2].clone()).zip(ws[3].clone()) {
+    // Two taps per step: LLVM's Cortex-M unrolling then keeps the pointers in registers.
+    let steps = x.chunks_exact(2).zip(w0.chunks_exact(2)).zip(w1.chunks_exact(2));
+    let steps = steps.zip(w2.chunks_exact(2)).zip(w3.chunks_exact(2));
+    for ((((x, a), b), c), d) in steps {
         tap(x[0], a[0], b[0], c[0], d[0]);
         tap(x[1], a[1], b[1], c[1], d[1]);
     }
-    for i in tail..n {
+    if n % 2 == 1 {
+        let i = n - 1;
         tap(x[i], w0[i], w1[i], w2[i], w3[i]);
     }
     acc
-}
-
-/// Four filters (each as [`dot`]) at two windows `xa`, `xb`: `[[a0..a3], [b0..b3]]`; all
-/// slices have `xa.len()`. Each weight load serves two windows and each input load four
-/// filters: 6 loads, 2 subtractions and 8 multiply-accumulates per tap.
-#[inline(never)]
-pub(crate) fn dot4x2(w: [&[u8]; 4], xa: &[u8], xb: &[u8], zp: i32) -> [[i32; 4]; 2] {
-    let zp = zp as i16;
-    let n = xa.len();
-    let (xb, w0, w1, w2, w3) = (&xb[..n], &w[0][..n], &w[1][..n], &w[2][..n], &w[3][..n]);
-    let (mut a, mut b) = ([0i32; 4], [0i32; 4]);
-    for i in 0..n {
-        let (u, v) = (i32::from(i16::from(xa[i] as i8) - zp), i32::from(i16::from(xb[i] as i8) - zp));
-        let ws = [w0[i], w1[i], w2[i], w3[i]];
-        for j in 0..4 {
-            let wv = i32::from(ws[j] as i8);
-            a[j] += wv * u;
-            b[j] += wv * v;
-        }
-    }
-    [a, b]
 }
 
 /// Little-endian i32 at element `i` of a byte slice (0 past the end; validated lengths make
