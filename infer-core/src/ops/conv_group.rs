@@ -11,7 +11,7 @@
 use core::ops::Range;
 
 use super::conv2d::Conv2dParams;
-use super::{clip, dot4, dot4_raw, q};
+use super::{clip, dot4, dot4_rows, q};
 
 /// The valid part of the conv window at one position: for each valid kernel row `r`, the input
 /// row starts at `x_at + r · x_step` and the filter row at `w_at + r · w_step`, `row_len` values
@@ -67,23 +67,22 @@ impl<'a> Group<'a> {
     /// The filters' rows `r` of a window.
     fn rows(&self, win: &Window, r: usize) -> [&'a [u8]; 4] {
         let at = win.w_at + r * win.w_step;
-        self.f.map(|f| &f[at..][..win.row_len])
+        let row = |j: usize| &self.f[j][at..][..win.row_len];
+        [row(0), row(1), row(2), row(3)]
     }
 
     /// Accumulators at one window (without bias).
     fn at(&self, input: &[u8], win: &Window) -> [i32; 4] {
-        let full = self.is_full(win);
+        if self.is_full(win) {
+            let acc = dot4_rows(self.f, &input[win.x_at..], win.rows, win.row_len, win.x_step);
+            return core::array::from_fn(|j| acc[j] - self.in_zp * self.sums[j]);
+        }
         let mut acc = [0i32; 4];
         for r in 0..win.rows {
             let x = &input[win.x_at + r * win.x_step..][..win.row_len];
-            let d = if full { dot4_raw(self.rows(win, r), x) } else { dot4(self.rows(win, r), x, self.in_zp) };
+            let d = dot4(self.rows(win, r), x, self.in_zp);
             for j in 0..4 {
                 acc[j] += d[j];
-            }
-        }
-        if full {
-            for j in 0..4 {
-                acc[j] -= self.in_zp * self.sums[j];
             }
         }
         acc

@@ -100,11 +100,21 @@ pub(crate) fn dot4(w: [&[u8]; 4], x: &[u8], zp: i32) -> [i32; 4] {
     dot4_body(w, x, zp)
 }
 
-/// [`dot4`] with a zero point of 0: `Σ w_i · x_i`, one subtraction per tap fewer (the conv
-/// takes the zero point out as `zp · Σ w` for windows without padding).
+/// Four whole filters against a window without padding, zero point 0: `Σ w_i · x_i` where
+/// filter row `r` (`row_len` values at `r · row_len`) meets `x[r · x_step..][..row_len]`.
+/// One call per window rather than per row: the conv takes the zero point out as `zp · Σ w`.
 #[inline(never)]
-pub(crate) fn dot4_raw(w: [&[u8]; 4], x: &[u8]) -> [i32; 4] {
-    dot4_body(w, x, 0)
+pub(crate) fn dot4_rows(w: [&[u8]; 4], x: &[u8], rows: usize, row_len: usize, x_step: usize) -> [i32; 4] {
+    let mut acc = [0i32; 4];
+    for r in 0..rows {
+        let at = r * row_len;
+        let row = |j: usize| &w[j][at..][..row_len];
+        let d = dot4_body([row(0), row(1), row(2), row(3)], &x[r * x_step..][..row_len], 0);
+        for j in 0..4 {
+            acc[j] += d[j];
+        }
+    }
+    acc
 }
 
 #[inline(always)]
