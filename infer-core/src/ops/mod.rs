@@ -106,12 +106,12 @@ pub(crate) fn dot4(w: [&[u8]; 4], x: &[u8], zp: i32) -> [i32; 4] {
 #[inline(never)]
 pub(crate) fn dot4_rows(w: [&[u8]; 4], x: &[u8], rows: usize, row_len: usize, x_step: usize) -> [i32; 4] {
     let mut acc = [0i32; 4];
-    for r in 0..rows {
-        let at = r * row_len;
-        let row = |j: usize| &w[j][at..][..row_len];
-        let d = dot4_body([row(0), row(1), row(2), row(3)], &x[r * x_step..][..row_len], 0);
+    let filter_rows = |j: usize| w[j].chunks_exact(row_len).take(rows);
+    let steps = x.chunks(x_step).zip(filter_rows(0)).zip(filter_rows(1)).zip(filter_rows(2)).zip(filter_rows(3));
+    for ((((x, a), b), c), d) in steps {
+        let r = dot4_body([a, b, c, d], &x[..row_len], 0);
         for j in 0..4 {
-            acc[j] += d[j];
+            acc[j] += r[j];
         }
     }
     acc
