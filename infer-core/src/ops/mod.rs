@@ -84,7 +84,10 @@ pub(crate) fn q(b: u8) -> i32 {
 ///
 /// Callers bound the length by the layer's tap count, so |sum| <= taps · 127 · 255 < 2^31.
 /// `x − zp` fits i16 (|·| <= 255), so each term is a product of two sign-extended i16 values,
-/// the shape LLVM lowers to `pmaddwd` (x86) / `smlad` (Cortex-M4 DSP).
+/// the shape LLVM lowers to `pmaddwd` on x86 and to `smlabb` (one 16×16 multiply-accumulate)
+/// on the Cortex-M4. Not `smlad` (two per instruction): LLVM forms that only from pairs of
+/// adjacent 16-bit loads (its ARMParallelDSP pass), never from int8 data, and the intrinsic
+/// is unstable and `unsafe` (infer-core README, "Performance on Cortex-M4").
 #[inline]
 pub(crate) fn dot(w: &[u8], x: &[u8], zp: i32) -> i32 {
     let zp = zp as i16; // an int8 zero point
