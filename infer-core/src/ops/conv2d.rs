@@ -5,7 +5,10 @@
 
 use crate::schema::ChannelQuant;
 
-use super::{clip, dot, dot4, Dims, Geom, OutputStage};
+use core::ops::Range;
+
+use super::conv_group::{acc1, window, Group};
+use super::{clip, Dims, Geom, OutputStage};
 
 /// Precomputed parameters of one conv layer.
 #[derive(Clone, Copy, Debug)]
@@ -38,84 +41,66 @@ impl Conv2dParams<'_> {
     }
 }
 
-/// Evaluate all output channels of the conv at (oy, ox) and hand each int8 result to `store`.
-#[inline]
-fn conv_at(p: &Conv2dParams<'_>, input: &[u8], oy: usize, ox: usize, mut store: impl FnMut(usize, u8)) {
-    let (g, ic) = (&p.conv, p.input.c);
-    let (ky0, ky1, iy0) = clip(oy, g.sh, g.pad_top, g.kh, p.input.h);
-    let (kx0, kx1, ix0) = clip(ox, g.sw, g.pad_left, g.kw, p.input.w);
-    // For a fixed kernel row the valid taps are contiguous in both the filter (kx, ic) and the
-    // input row (x, ic), so each kernel row is one dot product of `row_len` values.
-    let row_len = (kx1 - kx0) * ic;
-    let filter_len = g.kh * g.kw * ic;
-    // Four output channels at a time share each converted input value.
-    let mut c = 0;
-    while c + 4 <= p.out_c {
-        let f = |j: usize| &p.weights[(c + j) * filter_len..(c + j + 1) * filter_len];
-        let (f0, f1, f2, f3) = (f(0), f(1), f(2), f(3));
-        // |acc| <= kh·kw·ic · 127 · 255 (+ |bias| in `finish`) < 2^31: checked at load.
-        let mut acc = [0i32; 4];
-        for ky in ky0..ky1 {
-            let iy = iy0 + (ky - ky0);
-            let x = &input[(iy * p.input.w + ix0) * ic..][..row_len];
-            let at = (ky * g.kw + kx0) * ic;
-            let r = dot4(
-                [&f0[at..][..row_len], &f1[at..][..row_len], &f2[at..][..row_len], &f3[at..][..row_len]],
-                x,
-                p.in_zp,
-            );
-            for j in 0..4 {
-                acc[j] += r[j];
-            }
+/// Run the convolution (and fused pool) from `input` into `output[..p.output().len()]`.
+///
+/// Each output is the max over its pool window of the conv outputs. `finish` is non-decreasing
+/// in the accumulator (validation keeps every multiplier >= 0, and the bias add, both roundings,
+/// the zero-point add and the clamp are monotone), so that max is `finish` of the largest
+/// accumulator: one requantization per output instead of one per window position, with the
+/// same bits. Without a pool each window is one conv position; an empty window gives -128.
+pub fn conv2d(p: &Conv2dParams<'_>, input: &[u8], output: &mut [u8]) {
+    let oc = p.out_c;
+    let one_channel_3x3 = p.input.c == 1 && p.conv.kh == 3 && p.conv.kw == 3;
+    each_output(p, |i, ys, xs| {
+        let out = &mut output[i * oc..][..oc];
+        if ys.is_empty() || xs.is_empty() {
+            out.fill(i8::MIN as u8);
+        } else if one_channel_3x3 {
+            super::conv1ch::pool_at(p, input, ys, xs, out);
         }
-        for (j, &a) in acc.iter().enumerate() {
-            store(c + j, p.channels.finish(c + j, a, &p.out));
-        }
-        c += 4;
+    });
+    if one_channel_3x3 {
+        return;
     }
-    for c in c..p.out_c {
-        let filter = &p.weights[c * filter_len..(c + 1) * filter_len];
-        let mut acc = 0i32;
-        for ky in ky0..ky1 {
-            let iy = iy0 + (ky - ky0);
-            let x = &input[(iy * p.input.w + ix0) * ic..][..row_len];
-            let w = &filter[(ky * g.kw + kx0) * ic..][..row_len];
-            acc += dot(w, x, p.in_zp);
-        }
-        store(c, p.channels.finish(c, acc, &p.out));
+    let groups = oc / 4 * 4;
+    for c in (0..groups).step_by(4) {
+        let group = Group::new(p, c);
+        each_output(p, |i, ys, xs| {
+            if !ys.is_empty() && !xs.is_empty() {
+                let best = group.best(p, input, ys, xs);
+                for (j, b) in best.into_iter().enumerate() {
+                    output[i * oc + c + j] = p.channels.finish(c + j, b, &p.out);
+                }
+            }
+        });
+    }
+    for c in groups..oc {
+        each_output(p, |i, ys, xs| {
+            let mut best = None;
+            for cy in ys {
+                for cx in xs.clone() {
+                    let a = acc1(p, input, &window(p, cy, cx), c);
+                    best = Some(best.map_or(a, |b: i32| b.max(a)));
+                }
+            }
+            if let Some(b) = best {
+                output[i * oc + c] = p.channels.finish(c, b, &p.out);
+            }
+        });
     }
 }
 
-/// Run the convolution (and fused pool) from `input` into `output[..p.output().len()]`.
-pub fn conv2d(p: &Conv2dParams<'_>, input: &[u8], output: &mut [u8]) {
-    let oc = p.out_c;
-    match p.pool {
-        None => {
-            for oy in 0..p.conv.out_h {
-                for ox in 0..p.conv.out_w {
-                    let px = &mut output[(oy * p.conv.out_w + ox) * oc..][..oc];
-                    conv_at(p, input, oy, ox, |c, v| px[c] = v);
-                }
-            }
-        }
-        Some(pool) => {
-            for py in 0..pool.out_h {
-                let (ry0, ry1, cy0) = clip(py, pool.sh, pool.pad_top, pool.kh, p.conv.out_h);
-                for px in 0..pool.out_w {
-                    let (rx0, rx1, cx0) = clip(px, pool.sw, pool.pad_left, pool.kw, p.conv.out_w);
-                    let out = &mut output[(py * pool.out_w + px) * oc..][..oc];
-                    out.fill(i8::MIN as u8);
-                    for cy in cy0..cy0 + (ry1 - ry0) {
-                        for cx in cx0..cx0 + (rx1 - rx0) {
-                            conv_at(p, input, cy, cx, |c, v| {
-                                if (v as i8) > (out[c] as i8) {
-                                    out[c] = v;
-                                }
-                            });
-                        }
-                    }
-                }
-            }
+/// Calls `f(i, ys, xs)` for each output pixel `i` (row-major) with the conv positions its pool
+/// window covers (one position without a pool).
+fn each_output(p: &Conv2dParams<'_>, mut f: impl FnMut(usize, Range<usize>, Range<usize>)) {
+    let (h, w) = (p.conv.out_h, p.conv.out_w);
+    let single = Geom { kh: 1, kw: 1, sh: 1, sw: 1, pad_top: 0, pad_left: 0, out_h: h, out_w: w };
+    let pool = p.pool.unwrap_or(single);
+    for py in 0..pool.out_h {
+        let (ry0, ry1, cy0) = clip(py, pool.sh, pool.pad_top, pool.kh, h);
+        for px in 0..pool.out_w {
+            let (rx0, rx1, cx0) = clip(px, pool.sw, pool.pad_left, pool.kw, w);
+            f(py * pool.out_w + px, cy0..cy0 + (ry1 - ry0), cx0..cx0 + (rx1 - rx0));
         }
     }
 }
@@ -205,9 +190,12 @@ mod tests {
         }
     }
 
-    fn problem(fused: bool) -> impl Strategy<Value = Problem> {
-        (dims(7, 4), 1..=6usize)
-            .prop_flat_map(move |(input, out_c)| (Just(input), Just(out_c), geom(input.h, input.w, 4, 3)))
+    /// `one_channel`: one input channel and a 3×3 kernel (the `conv1ch` fast path), with
+    /// enough output channels to fill more than one of its blocks.
+    fn problem(fused: bool, one_channel: bool) -> impl Strategy<Value = Problem> {
+        let (c, k, oc) = if one_channel { (1, 3..=3, 1..=70usize) } else { (4, 1..=4, 1..=6usize) };
+        (dims(7, c), oc)
+            .prop_flat_map(move |(input, out_c)| (Just(input), Just(out_c), geom_k(input.h, input.w, k.clone(), 3)))
             .prop_flat_map(move |(input, out_c, conv)| {
                 let taps = conv.kh * conv.kw * input.c;
                 let pool = if fused {
@@ -241,9 +229,13 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
         #[test]
-        fn conv_matches_reference(p in problem(false)) { p.check(); }
+        fn conv_matches_reference(p in problem(false, false)) { p.check(); }
         #[test]
-        fn fused_pool_matches_reference(p in problem(true)) { p.check(); }
+        fn fused_pool_matches_reference(p in problem(true, false)) { p.check(); }
+        #[test]
+        fn one_channel_3x3_matches_reference(p in problem(false, true)) { p.check(); }
+        #[test]
+        fn one_channel_3x3_fused_pool_matches_reference(p in problem(true, true)) { p.check(); }
     }
 
     /// Worst case accumulator: every tap at +127 · (−128 − 127) with the largest legal bias.

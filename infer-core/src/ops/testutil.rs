@@ -130,7 +130,12 @@ pub fn activations(n: usize) -> impl Strategy<Value = Vec<u8>> {
 
 /// A valid window over an `h × w` input: every row/column of windows touches the image.
 pub fn geom(h: usize, w: usize, max_k: usize, max_s: usize) -> impl Strategy<Value = Geom> {
-    (1..=max_k, 1..=max_k, 1..=max_s, 1..=max_s)
+    geom_k(h, w, 1..=max_k, max_s)
+}
+
+/// As [`geom`] with the kernel sides drawn from `k`.
+pub fn geom_k(h: usize, w: usize, k: std::ops::RangeInclusive<usize>, max_s: usize) -> impl Strategy<Value = Geom> {
+    (k.clone(), k, 1..=max_s, 1..=max_s)
         .prop_flat_map(move |(kh, kw, sh, sw)| (Just((kh, kw, sh, sw)), 0..kh, 0..kw))
         .prop_flat_map(move |((kh, kw, sh, sw), pt, pl)| {
             // Last window start (o−1)·s − pad must be <= n − 1.
