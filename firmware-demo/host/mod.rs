@@ -7,11 +7,7 @@
 pub mod elf;
 pub mod qemu;
 
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
-
-use image::imageops::FilterType;
-use image::ImageReader;
 
 /// The workspace root (this crate's parent).
 pub fn workspace_root() -> PathBuf {
@@ -67,24 +63,11 @@ pub fn select_images(per_kind: usize) -> Result<Vec<TestImage>, String> {
     Ok(picked)
 }
 
-/// The trainer's preprocessing (`trainer/src/data/decode.rs::decode_grey_square`, same crate,
-/// version and calls): decode, `to_luma8`, squash to `side`×`side` with the triangle filter
-/// (skipped when already that size). The trainer's damage checks are left out: they only
-/// refuse files, never change pixels, and the test images are intact.
+/// The trainer's preprocessing, from the same crate (`xray-decode`): decode, refuse a damaged
+/// file, grey, squash to `side`×`side` with the triangle filter.
 pub fn preprocess(path: &Path, side: u32) -> Result<Vec<u8>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let img = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .decode()
-        .map_err(|e| format!("cannot decode {}: {e}", path.display()))?;
-    let grey = img.to_luma8();
-    let resized = if grey.width() == side && grey.height() == side {
-        grey
-    } else {
-        image::imageops::resize(&grey, side, side, FilterType::Triangle)
-    };
-    Ok(resized.into_raw())
+    xray_decode::decode_grey_square(&bytes, side).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Write what the firmware reads into `dir`: `<name>.gray` for every image and `list.txt`.

@@ -7,12 +7,12 @@
 use std::path::{Path, PathBuf};
 
 use infer_core::Model;
+use rayon::prelude::*;
 use trainer::data::{Dataset, OfficialSplit};
 use trainer::eval::metrics::at_threshold;
-use rayon::prelude::*;
+use trainer::quant::card::{card_path_for, read_card};
 use trainer::quant::evaluate::{run_reference, to_predictions};
 use trainer::quant::reference;
-use trainer::quant::card::{card_path_for, read_card};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -6,9 +6,9 @@
 
 use anyhow::Result;
 use infer_core::Model;
+use trainer::data::SplitData;
 use trainer::quant::evaluate::pixels_to_q;
 use trainer::quant::float_exec::TchGraph;
-use trainer::data::SplitData;
 use trainer::quant::reference;
 use trainer::quant::FloatModel;
 
@@ -31,7 +31,8 @@ fn main() -> Result<()> {
         let mut float_out = Vec::new();
         let _ =
             tg.run(&tg.input_from_pixels(&px), |_, t| float_out.push(t.permute([0, 2, 3, 1]).flatten(0, -1)));
-        let outputs = reference::run_layers(&model, &pixels_to_q(p.data.image(i))).map_err(anyhow::Error::msg)?;
+        let outputs =
+            reference::run_layers(&model, &pixels_to_q(p.data.image(i))).map_err(anyhow::Error::msg)?;
         for (l, out) in outputs.iter().enumerate() {
             let quant = infer_core::Quant { scale: out.scale, zero_point: out.zero_point };
             let f = Vec::<f32>::try_from(&float_out[l]).expect("floats");

@@ -245,7 +245,8 @@ impl ValidateArgs {
 
 impl BenchInt8Args {
     fn run(self) -> Result<()> {
-        let blob = std::fs::read(&self.model).with_context(|| format!("cannot read {}", self.model.display()))?;
+        let blob =
+            std::fs::read(&self.model).with_context(|| format!("cannot read {}", self.model.display()))?;
         // The float figure needs the run folder; the card names it.
         let run = self.run.or_else(|| match read_card(&card_path_for(&self.model)) {
             Ok(c) => Some(PathBuf::from(c.source_run)).filter(|r| r.join("model.safetensors").exists()),

@@ -49,8 +49,10 @@ struct Classifier<'a> {
 pub fn predict_files(source: &Source, files: &[PathBuf]) -> Result<Vec<Prediction>> {
     match source {
         Source::Int8 { blob } => {
-            let bytes = std::fs::read(blob).with_context(|| format!("cannot read the blob {}", blob.display()))?;
-            let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{} is not a valid blob: {e}", blob.display()))?;
+            let bytes =
+                std::fs::read(blob).with_context(|| format!("cannot read the blob {}", blob.display()))?;
+            let model = Model::from_bytes(&bytes)
+                .map_err(|e| anyhow!("{} is not a valid blob: {e}", blob.display()))?;
             let card = read_card(&card_path_for(blob))?;
             let mut arena = vec![0u8; model.arena_len()];
             let run = move |px: &[u8]| -> Result<f64> {
@@ -91,7 +93,13 @@ fn classify(c: &mut Classifier<'_>, file: &Path) -> Prediction {
     match result {
         Ok(p) => {
             let class = c.classes[usize::from(p >= c.threshold)].clone();
-            Prediction { file: file_name, class: Some(class), probability: Some(p), threshold: c.threshold, error: None }
+            Prediction {
+                file: file_name,
+                class: Some(class),
+                probability: Some(p),
+                threshold: c.threshold,
+                error: None,
+            }
         }
         Err(e) => Prediction {
             file: file_name,

@@ -35,7 +35,10 @@ fn files(dir: &Path) -> Vec<(PathBuf, bool)> {
         ("cmyk.jpeg", cmyk_jpeg(150), true),
         ("one_pixel.png", one_pixel_png(), true),
     ];
-    let mut out = vec![(xray("test/NORMAL/IM-0001-0001.jpeg"), true), (xray("test/PNEUMONIA/person100_bacteria_475.jpeg"), true)];
+    let mut out = vec![
+        (xray("test/NORMAL/IM-0001-0001.jpeg"), true),
+        (xray("test/PNEUMONIA/person100_bacteria_475.jpeg"), true),
+    ];
     for (name, bytes, ok) in cases {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
@@ -63,7 +66,9 @@ fn damaged_files_are_one_error_each_and_unusual_images_are_classified() {
             assert!(!p.error.as_deref().unwrap_or("").is_empty(), "{p:?}");
         }
     }
-    let reason = |name: &str| predictions.iter().find(|p| p.file.ends_with(name)).and_then(|p| p.error.clone()).unwrap();
+    let reason = |name: &str| {
+        predictions.iter().find(|p| p.file.ends_with(name)).and_then(|p| p.error.clone()).unwrap()
+    };
     assert!(reason("cut.jpeg").contains("ends before its end-of-image marker"), "{}", reason("cut.jpeg"));
     assert!(reason("huge.png").contains("30000×30000"), "{}", reason("huge.png"));
     assert!(reason("empty.jpeg").contains("cannot decode"), "{}", reason("empty.jpeg"));

@@ -6,9 +6,9 @@ mod common;
 
 use infer_core::Model;
 use trainer::data::Protocol;
+use trainer::predict::{predict_files, Source};
 use trainer::quant::calibrate::Calibration;
 use trainer::quant::pipeline::{quantize_run, quantize_run_with, QuantizeOptions};
-use trainer::predict::{predict_files, Source};
 use trainer::quant::reference;
 use trainer::run::train_run;
 use trainer::train::{OptimizerKind, TrainConfig};
@@ -56,7 +56,8 @@ fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_car
     };
     let err = quantize_run_with(&opts, "test", &wrong).unwrap_err();
     assert!(format!("{err:#}").contains("disagree"), "{err:#}");
-    let left: Vec<_> = std::fs::read_dir(&out).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    let left: Vec<_> =
+        std::fs::read_dir(&out).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
     assert!(left.is_empty(), "a failed check left {left:?} behind");
 
     let card = quantize_run(&opts, "test").unwrap();
@@ -79,5 +80,8 @@ fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_car
         assert!(q.error.is_none() && f.error.is_none(), "{q:?} {f:?}");
         assert!((q.probability.unwrap() - f.probability.unwrap()).abs() < 0.1, "{q:?} {f:?}");
     }
-    assert!(float[0].probability > float[1].probability, "the bright image is the likelier pneumonia: {float:?}");
+    assert!(
+        float[0].probability > float[1].probability,
+        "the bright image is the likelier pneumonia: {float:?}"
+    );
 }

@@ -37,7 +37,13 @@ fn taps(p: &Conv2dParams<'_>, input: &[u8], oy: usize, ox: usize) -> [i32; 9] {
 /// the largest accumulator over the positions `ys × xs` (not empty), requantized.
 ///
 /// |acc| <= 9 · 127 · 255 (+ |bias| in `finish`) < 2^31: checked at load.
-pub(crate) fn pool_at(p: &Conv2dParams<'_>, input: &[u8], ys: Range<usize>, xs: Range<usize>, out: &mut [u8]) {
+pub(crate) fn pool_at(
+    p: &Conv2dParams<'_>,
+    input: &[u8],
+    ys: Range<usize>,
+    xs: Range<usize>,
+    out: &mut [u8],
+) {
     let weights = &p.weights[..p.out_c * 9];
     for (b, (ws, out)) in weights.chunks(BLOCK * 9).zip(out.chunks_mut(BLOCK)).enumerate() {
         let mut best = [i32::MIN; BLOCK];

@@ -195,7 +195,9 @@ mod tests {
     fn problem(fused: bool, one_channel: bool) -> impl Strategy<Value = Problem> {
         let (c, k, oc) = if one_channel { (1, 3..=3, 1..=70usize) } else { (4, 1..=4, 1..=6usize) };
         (dims(7, c), oc)
-            .prop_flat_map(move |(input, out_c)| (Just(input), Just(out_c), geom_k(input.h, input.w, k.clone(), 3)))
+            .prop_flat_map(move |(input, out_c)| {
+                (Just(input), Just(out_c), geom_k(input.h, input.w, k.clone(), 3))
+            })
             .prop_flat_map(move |(input, out_c, conv)| {
                 let taps = conv.kh * conv.kw * input.c;
                 let pool = if fused {

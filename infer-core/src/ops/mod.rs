@@ -10,8 +10,8 @@
 //! be a plain `&mut [u8]` without `unsafe`.
 
 pub mod add;
-pub mod conv2d;
 mod conv1ch;
+pub mod conv2d;
 mod conv_group;
 pub mod dense;
 pub mod depthwise;
@@ -110,7 +110,8 @@ pub(crate) fn dot4(w: [&[u8]; 4], x: &[u8], zp: i32) -> [i32; 4] {
 pub(crate) fn dot4_rows(w: [&[u8]; 4], x: &[u8], rows: usize, row_len: usize, x_step: usize) -> [i32; 4] {
     let mut acc = [0i32; 4];
     let filter_rows = |j: usize| w[j].chunks_exact(row_len).take(rows);
-    let steps = x.chunks(x_step).zip(filter_rows(0)).zip(filter_rows(1)).zip(filter_rows(2)).zip(filter_rows(3));
+    let steps =
+        x.chunks(x_step).zip(filter_rows(0)).zip(filter_rows(1)).zip(filter_rows(2)).zip(filter_rows(3));
     for ((((x, a), b), c), d) in steps {
         let r = dot4_body([a, b, c, d], &x[..row_len], 0);
         for j in 0..4 {

@@ -134,7 +134,12 @@ pub fn geom(h: usize, w: usize, max_k: usize, max_s: usize) -> impl Strategy<Val
 }
 
 /// As [`geom`] with the kernel sides drawn from `k`.
-pub fn geom_k(h: usize, w: usize, k: std::ops::RangeInclusive<usize>, max_s: usize) -> impl Strategy<Value = Geom> {
+pub fn geom_k(
+    h: usize,
+    w: usize,
+    k: std::ops::RangeInclusive<usize>,
+    max_s: usize,
+) -> impl Strategy<Value = Geom> {
     (k.clone(), k, 1..=max_s, 1..=max_s)
         .prop_flat_map(move |(kh, kw, sh, sw)| (Just((kh, kw, sh, sw)), 0..kh, 0..kw))
         .prop_flat_map(move |((kh, kw, sh, sw), pt, pl)| {

@@ -141,4 +141,3 @@ fn decode_all(scan: &Scan, size: u32) -> Decoded {
     }
     Decoded { size, pixels, ok, failures }
 }
-

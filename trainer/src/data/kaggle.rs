@@ -178,4 +178,3 @@ fn classify(path: &Path, is_normal: bool) -> Result<(Kind, String), String> {
     let info = parse_file_name(name, is_normal)?;
     Ok((info.kind, info.patient))
 }
-

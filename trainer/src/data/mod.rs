@@ -1,19 +1,14 @@
 //! From a Kaggle-layout folder to labelled, decoded, split images.
 //!
-//! `kaggle` scans and hashes files, `decode` turns one file into pixels (refusing damaged
-//! files: `jpeg_check` with `jpeg_scan`, and `png_check`), `cache` decodes the
-//! whole set once per image size, `split` assigns patients to train/validation/test, and
+//! `kaggle` scans and hashes files, `decode` (the `xray-decode` crate) turns one file into
+//! pixels, refusing damaged files, `cache` decodes the whole set once per image size, `split` assigns patients to train/validation/test, and
 //! `split_data` is both together for one [`SplitSpec`], and `device` holds a split's pixels as a
 //! tensor that batches are sliced from.
 
 pub mod cache;
-pub mod decode;
 pub mod device;
 pub mod filename;
-pub mod jpeg_check;
-mod jpeg_scan;
 pub mod kaggle;
-pub mod png_check;
 pub mod split;
 pub mod split_data;
 
@@ -25,6 +20,9 @@ pub use filename::Kind;
 pub use kaggle::{ImageRecord, OfficialSplit, Skipped};
 pub use split::{Protocol, Split};
 pub use split_data::{SplitData, SplitSpec};
+/// One file → pixels, refusing damaged files (the `xray-decode` crate, shared with the
+/// firmware's host side).
+pub use xray_decode as decode;
 
 /// Prints the first skipped files to stderr; metrics.json lists them all.
 pub fn warn_skipped(skipped: &[Skipped]) {

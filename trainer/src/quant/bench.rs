@@ -8,8 +8,8 @@ use anyhow::{anyhow, Result};
 use infer_core::Model;
 use tch::{Device, Kind, Tensor};
 
-use super::reference;
 use super::float_model::FloatModel;
+use super::reference;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct InferenceBench {

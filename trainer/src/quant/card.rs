@@ -147,7 +147,6 @@ pub struct CardSources<'a> {
     pub seconds: f64,
 }
 
-
 impl CardScores {
     fn of(e: &SplitEval) -> CardScores {
         CardScores { accuracy: e.at_chosen_threshold.accuracy, f1: e.at_chosen_threshold.f1, auc: e.roc_auc }

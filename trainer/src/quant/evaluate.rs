@@ -8,8 +8,8 @@ use rayon::prelude::*;
 
 use super::pipeline::ReferenceFn;
 use crate::data::Dataset;
-use crate::util::progress;
 use crate::eval::predict::Predictions;
+use crate::util::progress;
 
 /// int8 input for 8-bit pixels: `q = pixel − 128` (every model here declares its input so).
 pub fn pixels_to_q(pixels: &[u8]) -> Vec<i8> {
@@ -55,8 +55,9 @@ pub fn run_reference(
         .par_iter()
         .progress_with(progress.clone())
         .map(|&i| {
-            reference(model, &pixels_to_q(data.image(i)))
-                .map_err(|e| anyhow!("the integer reference failed on {}: {e}", data.records[i].path.display()))
+            reference(model, &pixels_to_q(data.image(i))).map_err(|e| {
+                anyhow!("the integer reference failed on {}: {e}", data.records[i].path.display())
+            })
         })
         .collect();
     progress.finish_and_clear();
@@ -71,10 +72,8 @@ pub fn to_predictions(
     indices: &[usize],
 ) -> Predictions {
     let q = model.output_spec().quant;
-    let probs: Vec<f32> = outputs
-        .iter()
-        .map(|o| o.first().map_or(0.5, |&v| infer_core::sigmoid(q.dequantize(v))))
-        .collect();
+    let probs: Vec<f32> =
+        outputs.iter().map(|o| o.first().map_or(0.5, |&v| infer_core::sigmoid(q.dequantize(v)))).collect();
     let labels: Vec<bool> = indices.iter().map(|&i| data.records[i].kind.is_pneumonia()).collect();
     let loss = probs
         .iter()

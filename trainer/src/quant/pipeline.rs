@@ -56,7 +56,11 @@ pub fn quantize_run(opts: &QuantizeOptions, command: &str) -> Result<ModelCard> 
 
 /// [`quantize_run`] against a given integer reference (tests inject a wrong one to prove
 /// that a failed bit-exact check writes nothing).
-pub fn quantize_run_with(opts: &QuantizeOptions, command: &str, reference: &ReferenceFn) -> Result<ModelCard> {
+pub fn quantize_run_with(
+    opts: &QuantizeOptions,
+    command: &str,
+    reference: &ReferenceFn,
+) -> Result<ModelCard> {
     let started = Instant::now();
     check_options(opts)?;
     let device = pick_device(opts.cpu);

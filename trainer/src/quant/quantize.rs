@@ -110,9 +110,14 @@ pub fn io_chain(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Vec<Laye
             io.output = activation_quant(range.ok_or_else(|| anyhow!("layer {i} has no calibrated range"))?);
         }
         match layer {
-            FloatLayer::Save { slot } => *slots.get_mut(usize::from(*slot)).context("slot out of range")? = Some(cur),
+            FloatLayer::Save { slot } => {
+                *slots.get_mut(usize::from(*slot)).context("slot out of range")? = Some(cur)
+            }
             FloatLayer::Add { slot, .. } => {
-                io.saved = slots.get(usize::from(*slot)).copied().flatten()
+                io.saved = slots
+                    .get(usize::from(*slot))
+                    .copied()
+                    .flatten()
                     .ok_or_else(|| anyhow!("layer {i}: add of an unsaved slot {slot}"))?;
             }
             _ => {}
@@ -222,8 +227,14 @@ impl QuantModel {
     /// The blob: every layer's definition, the output declaration the engine derives, a
     /// header; validated by [`infer_core::Model::from_bytes`] inside `to_blob`.
     pub fn blob(&self) -> Result<Vec<u8>> {
-        let defs: Vec<LayerDef<'_>> =
-            self.graph.layers.iter().zip(&self.io).zip(&self.bytes).map(|((l, io), b)| l.to_def(io, b)).collect();
+        let defs: Vec<LayerDef<'_>> = self
+            .graph
+            .layers
+            .iter()
+            .zip(&self.io)
+            .zip(&self.bytes)
+            .map(|((l, io), b)| l.to_def(io, b))
+            .collect();
         let input = TensorSpec { shape: self.graph.input, quant: self.graph.input_quant };
         let output = infer_core::output_spec(input, &defs)
             .map_err(|e| anyhow!("the quantized layers do not chain: {e}"))?;

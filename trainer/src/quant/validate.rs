@@ -13,9 +13,9 @@ use super::float_model::FloatModel;
 use super::reference;
 use crate::data::device::DeviceImages;
 use crate::data::SplitData;
+use crate::eval::fmt_auc;
 use crate::eval::metrics::{at_threshold, roc_auc};
 use crate::eval::predict::Predictions;
-use crate::eval::fmt_auc;
 use crate::util::device::pick_device;
 use crate::util::hash::sha256_hex;
 

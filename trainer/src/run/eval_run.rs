@@ -35,4 +35,3 @@ pub fn eval_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<EvalRe
     print_report(&report, run.path());
     Ok(report)
 }
-

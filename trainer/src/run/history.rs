@@ -5,8 +5,8 @@ use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
 
-use crate::util::fs::write_atomic;
 use crate::train::EpochRecord;
+use crate::util::fs::write_atomic;
 
 pub const HEADER: &str =
     "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,train_images_per_second";

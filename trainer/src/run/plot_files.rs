@@ -29,4 +29,3 @@ fn warn_on_err(r: Result<()>) {
         eprintln!("warning: {e:#}");
     }
 }
-

@@ -182,4 +182,3 @@ fn data_summary(cfg: &TrainConfig, d: &Dataset) -> DataSummary {
         skipped: d.skipped.clone(),
     }
 }
-

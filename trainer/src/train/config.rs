@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, FromArgMatches, ValueEnum};
-use serde_json::{Map, Value};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::optimizer::OptimizerKind;
 use crate::data::{Protocol, SplitSpec};
@@ -150,7 +150,11 @@ impl TrainConfig {
     /// under every option typed on the command line; a mobilenet_v2 run whose image size
     /// neither sets trains at 224 px, the size its ImageNet base was trained at.
     /// `cli` is the config parsed from `matches`.
-    pub fn from_command_line(cli: TrainConfig, file: Option<&Path>, matches: &ArgMatches) -> Result<TrainConfig> {
+    pub fn from_command_line(
+        cli: TrainConfig,
+        file: Option<&Path>,
+        matches: &ArgMatches,
+    ) -> Result<TrainConfig> {
         let typed = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
         let (mut cfg, file_sets_size) = match file {
             None => (cli, false),
@@ -286,9 +290,11 @@ impl TrainConfig {
 
 /// The top-level object of a JSON file.
 fn read_json_object(path: &Path) -> Result<Map<String, Value>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
-    match serde_json::from_str(&text).with_context(|| format!("config file {} is not valid JSON", path.display()))? {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    match serde_json::from_str(&text)
+        .with_context(|| format!("config file {} is not valid JSON", path.display()))?
+    {
         Value::Object(m) => Ok(m),
         _ => anyhow::bail!("config file {} must hold one JSON object of settings", path.display()),
     }
@@ -325,7 +331,10 @@ mod tests {
     #[test]
     fn defaults_are_the_seed_settings() {
         let c = TrainConfig::default();
-        assert_eq!((c.optimizer, c.lr, c.epochs, c.batch_size, c.image_size), (OptimizerKind::Adagrad, 0.01, 10, 20, 180));
+        assert_eq!(
+            (c.optimizer, c.lr, c.epochs, c.batch_size, c.image_size),
+            (OptimizerKind::Adagrad, 0.01, 10, 20, 180)
+        );
         assert_eq!(c.data, PathBuf::from("../shared/data/chest_xray"));
         assert_eq!((c.patience, c.weights.as_deref()), (None, None));
     }

@@ -8,7 +8,7 @@
 //! image of the Kermany set) are also walked code by code, see `jpeg_scan.rs`; progressive
 //! and other scans get the marker walk only.
 
-use super::jpeg_scan::{walk_scan, Huffman, Scan, ScanComponent};
+use crate::jpeg_scan::{walk_scan, Huffman, Scan, ScanComponent};
 
 /// Checks that `bytes`, which start with a JPEG SOI marker, hold a whole, uncorrupted JPEG.
 /// The error is a short reason for the caller to pair with the file name.
@@ -24,9 +24,7 @@ pub fn check_jpeg(bytes: &[u8]) -> Result<(), String> {
                 return Err("JPEG has no image data before its end-of-image marker".into())
             }
             0xD9 => return Ok(()),
-            0xD0..=0xD8 => {
-                return Err(format!("JPEG marker 0xFF{marker:02X} out of place at byte {at}"))
-            }
+            0xD0..=0xD8 => return Err(format!("JPEG marker 0xFF{marker:02X} out of place at byte {at}")),
             0x01 => continue,
             _ => {}
         }

@@ -1,4 +1,6 @@
-//! Decodes one image file (grey or RGB JPEG, PNG, any size) to a square one-channel u8 image.
+//! `xray-decode`: one image file (grey, RGB, RGBA, CMYK or 16-bit; JPEG or PNG; any size) to
+//! the square one-channel u8 image every model here reads — the one preprocessing shared by
+//! the trainer (training, evaluation, `trainer predict`) and the firmware's host side.
 //!
 //! The Kaggle images are already squashed to 224×224 without keeping the aspect ratio, so
 //! other inputs are squashed the same way. The triangle (bilinear) filter widens its support
@@ -14,8 +16,12 @@ use std::io::Cursor;
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
-use super::jpeg_check::check_jpeg;
-use super::png_check::check_png;
+pub mod jpeg_check;
+mod jpeg_scan;
+pub mod png_check;
+
+use jpeg_check::check_jpeg;
+use png_check::check_png;
 
 /// The largest image accepted, in pixels. Chest X-ray detectors and CR plates are at most
 /// about 4,300 × 4,300 (18 megapixels); the Kermany originals are at most 2,890 × 2,534.
