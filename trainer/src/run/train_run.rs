@@ -101,17 +101,30 @@ fn train_seed_cnn(
     device: Device,
 ) -> Result<Trained> {
     let net = SeedCnn::new(&vs.root(), cfg.image_size as i64, 1);
+    let (outcome, report) = fit_on_images(&net, vs, p, cfg, run, device)?;
+    let parameters = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
+    Ok(Trained { outcome, report, parameters, trainable_parameters: parameters, features: None })
+}
+
+/// Trains `net` on the training images (kept on `device`), validating after every epoch, then
+/// measures it: the threshold on validation, the test images touched here, once.
+fn fit_on_images(
+    net: &dyn Classifier,
+    vs: &mut VarStore,
+    p: &SplitData,
+    cfg: &TrainConfig,
+    run: &RunDir,
+    device: Device,
+) -> Result<(FitOutcome, EvalReport)> {
     let batch = cfg.eval_batch_size();
     let train = DeviceImages::new(&p.data, &p.split.train, device);
     let val = DeviceImages::new(&p.data, &p.split.val, device);
     let validate = |n: &dyn Classifier| val_score(n, &val, batch);
-    let outcome = fit(&net, vs, &train, validate, cfg, run.path(), |h| history::write(&run.history(), h))?;
+    let outcome = fit(net, vs, &train, validate, cfg, run.path(), |h| history::write(&run.history(), h))?;
+    // The training images leave the device before the test images arrive.
     drop(train);
-    // Test is touched here, once.
     let test = DeviceImages::new(&p.data, &p.split.test, device);
-    let report = measure(&net, &val, &test, batch);
-    let parameters = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
-    Ok(Trained { outcome, report, parameters, trainable_parameters: parameters, features: None })
+    Ok((outcome, measure(net, &val, &test, batch)))
 }
 
 /// The weights file exists, is a MobileNetV2 and has the configured width.
@@ -137,24 +150,18 @@ fn train_transfer(
     run: &RunDir,
     device: Device,
 ) -> Result<Trained> {
-    let batch = cfg.eval_batch_size();
     let weights = cfg.weights_path()?;
     let mut model = TransferModel::pretrained(&vs.root(), &weights, cfg.head_dropout, cfg.image_size as i64)?;
-    let on_epoch = |h: &[EpochRecord]| history::write(&run.history(), h);
     let (outcome, report, features) = match cfg.mode {
         TransferMode::Frozen => {
+            let batch = cfg.eval_batch_size();
             model.base.set_trainable_blocks(0);
-            let (all, extraction) = features::load_or_extract(
-                &p.data,
-                &model.base,
-                &weights,
-                &cfg.cache_dir,
-                device,
-                cfg.eval_batch_size(),
-            )?;
+            let (all, extraction) =
+                features::load_or_extract(&p.data, &model.base, &weights, &cfg.cache_dir, device, batch)?;
             let head = FeatureHead(&model);
             let train = DeviceFeatures::new(&all, &p.data, &p.split.train);
             let val = DeviceFeatures::new(&all, &p.data, &p.split.val);
+            let on_epoch = |h: &[EpochRecord]| history::write(&run.history(), h);
             let outcome = fit(&head, vs, &train, |n| val_score(n, &val, batch), cfg, run.path(), on_epoch)?;
             // Test is touched here, once. head(features) equals the full model's forward.
             let test = DeviceFeatures::new(&all, &p.data, &p.split.test);
@@ -162,12 +169,8 @@ fn train_transfer(
         }
         TransferMode::Finetune => {
             model.base.set_trainable_blocks(cfg.trainable_blocks);
-            let train = DeviceImages::new(&p.data, &p.split.train, device);
-            let val = DeviceImages::new(&p.data, &p.split.val, device);
-            let outcome = fit(&model, vs, &train, |n| val_score(n, &val, batch), cfg, run.path(), on_epoch)?;
-            drop(train);
-            let test = DeviceImages::new(&p.data, &p.split.test, device);
-            (outcome, measure(&model, &val, &test, batch), None)
+            let (outcome, report) = fit_on_images(&model, vs, p, cfg, run, device)?;
+            (outcome, report, None)
         }
     };
     let (parameters, trainable_parameters) = model.parameter_counts();
