@@ -5,34 +5,18 @@
 mod common;
 
 use infer_core::Model;
-use trainer::data::Protocol;
 use trainer::predict::{predict_files, Source};
 use trainer::quant::calibrate::Calibration;
 use trainer::quant::pipeline::{quantize_run, quantize_run_with, QuantizeOptions};
 use trainer::quant::reference;
 use trainer::run::train_run;
-use trainer::train::{OptimizerKind, TrainConfig};
 
 #[test]
 fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_card() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("chest_xray");
     common::make_learnable_layout(&data, &common::Layout { patients: 525, side: 12, bases: [60, 170, 150] });
-    let cfg = TrainConfig {
-        name: Some("tiny".into()),
-        data,
-        runs_dir: tmp.path().join("runs"),
-        cache_dir: tmp.path().join("cache"),
-        protocol: Protocol::Official,
-        val_fraction: 0.25,
-        image_size: 12,
-        optimizer: OptimizerKind::Adam,
-        lr: 3e-3,
-        epochs: 2,
-        batch_size: 32,
-        cpu: true,
-        ..TrainConfig::default()
-    };
+    let cfg = common::tiny_run_config(tmp.path(), 2);
     train_run(&cfg, "test").unwrap();
     let out = tmp.path().join("models");
     let opts = QuantizeOptions {

@@ -6,10 +6,9 @@ mod common;
 
 use std::path::Path;
 
-use trainer::data::Protocol;
 use trainer::run::metrics_file::MetricsFile;
 use trainer::run::{eval_run, train_run};
-use trainer::train::{OptimizerKind, TrainConfig};
+use trainer::train::TrainConfig;
 
 /// 1,050 images of 525 patients, a fifth of them in the official test split.
 fn make_learnable_layout(root: &Path) {
@@ -21,23 +20,7 @@ fn trains_evaluates_and_writes_the_run_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("chest_xray");
     make_learnable_layout(&data);
-    let cfg = TrainConfig {
-        name: Some("tiny".into()),
-        data: data.clone(),
-        runs_dir: tmp.path().join("runs"),
-        cache_dir: tmp.path().join("cache"),
-        // Official: validation (≥ 50 normal, 25 bacterial, 25 viral) carved from train.
-        protocol: Protocol::Official,
-        val_fraction: 0.25,
-        image_size: 12,
-        optimizer: OptimizerKind::Adam,
-        lr: 3e-3,
-        epochs: 6,
-        batch_size: 32,
-        patience: Some(2),
-        cpu: true,
-        ..TrainConfig::default()
-    };
+    let cfg = TrainConfig { patience: Some(2), ..common::tiny_run_config(tmp.path(), 6) };
     let m: MetricsFile = train_run(&cfg, "test").unwrap();
     let dir = tmp.path().join("runs/tiny");
     for f in [

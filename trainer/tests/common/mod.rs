@@ -8,6 +8,8 @@ pub mod images;
 use std::path::Path;
 
 use image::{GrayImage, ImageFormat, Luma};
+use trainer::data::Protocol;
+use trainer::train::{OptimizerKind, TrainConfig};
 
 /// The shape of a generated set: two images per patient, a fifth of the patients in the
 /// official test split, patient `i` of kind normal / bacterial / viral by `i % 3`.
@@ -45,5 +47,26 @@ pub fn make_learnable_layout(root: &Path, layout: &Layout) {
             };
             img.save_with_format(path, ImageFormat::Png).unwrap();
         }
+    }
+}
+
+/// A run named "tiny" on the generated layout in `tmp/chest_xray` (12 px, Adam 3e-3, batch 32,
+/// CPU), writing under `tmp`. Official protocol: validation (≥ 50 normal, 25 bacterial,
+/// 25 viral) is carved from train.
+pub fn tiny_run_config(tmp: &Path, epochs: usize) -> TrainConfig {
+    TrainConfig {
+        name: Some("tiny".into()),
+        data: tmp.join("chest_xray"),
+        runs_dir: tmp.join("runs"),
+        cache_dir: tmp.join("cache"),
+        protocol: Protocol::Official,
+        val_fraction: 0.25,
+        image_size: 12,
+        optimizer: OptimizerKind::Adam,
+        lr: 3e-3,
+        epochs,
+        batch_size: 32,
+        cpu: true,
+        ..TrainConfig::default()
     }
 }
