@@ -3,7 +3,8 @@
 //! The modules follow the data, and imports point the same way (see ARCHITECTURE.md):
 //! `util` (helpers) → `data` (Kaggle folder → decoded, split images) → `models` → `train` →
 //! `eval` → `run` (the run folder a user reads) → `quant` (int8 blobs and their checks) →
-//! `bench` (throughput) and `predict` (a user's own images).
+//! `bench` (throughput), `predict` (a user's own images) and `study` (a whole grid of runs,
+//! resumable).
 
 pub mod bench;
 pub mod data;
@@ -12,5 +13,6 @@ pub mod models;
 pub mod predict;
 pub mod quant;
 pub mod run;
+pub mod study;
 pub mod train;
 pub mod util;

@@ -14,6 +14,7 @@ use trainer::quant::calibrate::Calibration;
 use trainer::quant::card::{card_path_for, read_card};
 use trainer::quant::{quantize_run, validate_int8, FloatModel, QuantizeOptions, ValidateOptions};
 use trainer::run::{eval_run, train_run};
+use trainer::study::{run_suite, Profile, SuiteOptions};
 use trainer::train::config::ModelKind;
 use trainer::train::TrainConfig;
 use trainer::util::device::pick_device;
@@ -62,6 +63,44 @@ enum Command {
     /// model (--run): one line per image with the class, p(pneumonia) and the threshold.
     /// Exits non-zero only when no image could be classified.
     Predict(PredictArgs),
+    /// Run a whole study from a grid file (experiments/seed_study.toml): every optimizer × lr
+    /// of every task on every protocol, early stopping and fine-tuning of the best, then the
+    /// chosen settings at several seeds. Resumable: finished runs are never redone.
+    Suite(SuiteArgs),
+}
+
+#[derive(Args)]
+struct SuiteArgs {
+    /// The grid file (TOML, see experiments/seed_study.toml)
+    grid: PathBuf,
+    /// quick: small images and few epochs (a 2-core CPU); full: the seed's sizes (a GPU)
+    #[arg(long, value_enum, default_value = "quick")]
+    profile: Profile,
+    /// The study folder [default: runs/study-<profile>]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The chest_xray folder in the Kaggle layout
+    #[arg(long, default_value = "../shared/data/chest_xray")]
+    data: PathBuf,
+    /// Where decoded images and frozen features are cached between runs
+    #[arg(long, default_value = ".cache")]
+    cache_dir: PathBuf,
+    /// Train on the CPU even when a CUDA GPU is available
+    #[arg(long)]
+    cpu: bool,
+}
+
+impl SuiteArgs {
+    fn options(self) -> SuiteOptions {
+        let profile = format!("{:?}", self.profile).to_lowercase();
+        let template = TrainConfig { data: self.data, cache_dir: self.cache_dir, cpu: self.cpu, ..TrainConfig::default() };
+        SuiteOptions {
+            grid_file: self.grid,
+            profile: self.profile,
+            out: self.out.unwrap_or_else(|| PathBuf::from(format!("runs/study-{profile}"))),
+            template,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -307,6 +346,9 @@ fn main() -> Result<()> {
         }
         Command::BenchInt8(a) => a.run()?,
         Command::Predict(a) => a.run()?,
+        Command::Suite(a) => {
+            run_suite(&a.options(), &command_line)?;
+        }
         Command::Bench(a) => {
             let model = match a.model {
                 ModelKind::SeedCnn => BenchModel::SeedCnn,

@@ -15,7 +15,8 @@ pub trait Samples {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Labels `[n]` (f32, 1 = pneumonia) on the device.
+    /// Labels `[n]` (f32) on the device: 1 = pneumonia, or for a 3-class set the class index
+    /// (0 normal, 1 bacterial, 2 viral).
     fn labels(&self) -> &Tensor;
     /// Inputs and labels at positions `idx` (an i64 tensor on the same device).
     fn batch(&self, idx: &Tensor) -> (Tensor, Tensor);
@@ -24,12 +25,22 @@ pub trait Samples {
     }
 }
 
-/// Labels (1 = pneumonia) of `indices` of `data`, as f32.
-fn labels_of(data: &Dataset, indices: &[usize]) -> Vec<f32> {
-    indices.iter().map(|&i| if data.records[i].kind.is_pneumonia() { 1f32 } else { 0f32 }).collect()
+/// Labels of `indices` of `data`, as f32: 1 = pneumonia for 2 classes, the [`Kind`] index
+/// for 3.
+///
+/// [`Kind`]: super::Kind
+fn labels_of(data: &Dataset, indices: &[usize], classes: u8) -> Vec<f32> {
+    let label = |i: usize| {
+        let kind = data.records[i].kind;
+        match classes {
+            3 => kind.index() as f32,
+            _ => f32::from(u8::from(kind.is_pneumonia())),
+        }
+    };
+    indices.iter().map(|&i| label(i)).collect()
 }
 
-/// Images `[n, 1, size, size]` (u8) and binary labels `[n]` (f32) on `device`.
+/// Images `[n, 1, size, size]` (u8) and their labels `[n]` (f32) on `device`.
 pub struct DeviceImages {
     pub pixels: Tensor,
     pub labels: Tensor,
@@ -37,14 +48,19 @@ pub struct DeviceImages {
 }
 
 impl DeviceImages {
-    /// Gathers `indices` of `data` onto `device`.
+    /// Gathers `indices` of `data` onto `device`, with binary labels.
     pub fn new(data: &Dataset, indices: &[usize], device: Device) -> DeviceImages {
+        DeviceImages::with_classes(data, indices, device, 2)
+    }
+
+    /// Gathers `indices` of `data` onto `device`, labelled for `classes` (2 or 3) classes.
+    pub fn with_classes(data: &Dataset, indices: &[usize], device: Device, classes: u8) -> DeviceImages {
         let size = data.size as i64;
         let mut px = Vec::with_capacity(indices.len() * (size * size) as usize);
         for &i in indices {
             px.extend_from_slice(data.image(i));
         }
-        let labels = labels_of(data, indices);
+        let labels = labels_of(data, indices, classes);
         let pixels = Tensor::from_slice(&px).view([indices.len() as i64, 1, size, size]).to_device(device);
         let labels = Tensor::from_slice(&labels).to_device(device);
         DeviceImages { pixels, labels, len: indices.len() }
@@ -84,7 +100,7 @@ impl DeviceFeatures {
         let device = all.device();
         let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
         let features = all.index_select(0, &Tensor::from_slice(&idx).to_device(device));
-        let labels = Tensor::from_slice(&labels_of(data, indices)).to_device(device);
+        let labels = Tensor::from_slice(&labels_of(data, indices, 2)).to_device(device);
         DeviceFeatures { features, labels, len: indices.len() }
     }
 }

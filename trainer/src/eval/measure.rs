@@ -3,22 +3,35 @@
 
 use std::path::Path;
 
+use super::classes::class_split;
 use super::metrics::at_threshold;
-use super::predict::predict;
+use super::predict::{predict, Predictions};
 use super::report::{evaluate, EvalReport};
 use crate::data::device::Samples;
 use crate::models::Classifier;
 use crate::train::ValScore;
 
-/// Validation loss and accuracy at 0.5, for the epoch loop.
+/// Validation loss and accuracy (at 0.5, or of the argmax for 3 classes), for the epoch loop.
 pub fn val_score(net: &dyn Classifier, val: &dyn Samples, batch_size: usize) -> ValScore {
     let v = predict(net, val, batch_size);
-    ValScore { loss: v.loss, accuracy: at_threshold(&v.probs, &v.labels, 0.5).accuracy }
+    let accuracy = if v.class_probs.is_empty() {
+        at_threshold(&v.probs, &v.labels, 0.5).accuracy
+    } else {
+        class_split(&v.class_probs, &v.classes).accuracy
+    };
+    ValScore { loss: v.loss, accuracy }
 }
 
-/// Chooses the threshold on `val` and measures the test split at it.
-pub fn measure(net: &dyn Classifier, val: &dyn Samples, test: &dyn Samples, batch_size: usize) -> EvalReport {
-    evaluate(&predict(net, val, batch_size), &predict(net, test, batch_size))
+/// Chooses the threshold on `val` and measures the test split at it. Also returns the test
+/// predictions the report was computed from (a run keeps them for bootstrap intervals).
+pub fn measure(
+    net: &dyn Classifier,
+    val: &dyn Samples,
+    test: &dyn Samples,
+    batch_size: usize,
+) -> (EvalReport, Predictions) {
+    let test = predict(net, test, batch_size);
+    (evaluate(&predict(net, val, batch_size), &test), test)
 }
 
 /// The test metrics a user reads first, plus the validation-chosen threshold.
@@ -44,6 +57,16 @@ pub fn print_report(r: &EvalReport, dir: &Path) {
     );
     println!("test confusion: TN {}  FP {}  FN {}  TP {}", c.tn, c.fp, c.fn_, c.tp);
     println!("test accuracy at 0.5: {:.2}%", 100.0 * r.test.at_0_5.accuracy);
+    if let Some(c) = &r.classes {
+        let t = &c.test;
+        println!(
+            "3 classes, test: accuracy {:.2}%  macro F1 {:.3}  confusion (rows true {}, columns predicted) {:?}",
+            100.0 * t.accuracy,
+            t.macro_f1,
+            c.labels.join("/"),
+            t.confusion
+        );
+    }
     println!("wrote {}", dir.display());
 }
 

@@ -1,5 +1,6 @@
 //! Measuring a trained network: probabilities on a split, then metrics and the threshold sweep.
 
+pub mod classes;
 pub mod measure;
 pub mod metrics;
 pub mod plots;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::classes::{class_split, ClassReport, CLASS_LABELS};
 use super::metrics::{at_threshold, best_f1, roc_auc, sweep, AtThreshold};
 use super::predict::Predictions;
 
@@ -27,6 +28,10 @@ pub struct EvalReport {
     pub threshold: f64,
     pub validation: SplitEval,
     pub test: SplitEval,
+    /// 3-class networks: argmax metrics and confusion (the fields above are their binary
+    /// view, p(pneumonia) = p(bacterial) + p(viral)).
+    #[serde(default)]
+    pub classes: Option<ClassReport>,
 }
 
 fn split_eval(p: &Predictions, threshold: f64) -> SplitEval {
@@ -43,7 +48,12 @@ fn split_eval(p: &Predictions, threshold: f64) -> SplitEval {
 /// Chooses the threshold on `val` and applies it to `test`.
 pub fn evaluate(val: &Predictions, test: &Predictions) -> EvalReport {
     let threshold = best_f1(&sweep(&val.probs, &val.labels)).map(|b| b.threshold).unwrap_or(0.5);
-    EvalReport { threshold, validation: split_eval(val, threshold), test: split_eval(test, threshold) }
+    let classes = (!val.class_probs.is_empty()).then(|| ClassReport {
+        labels: CLASS_LABELS.iter().map(|s| s.to_string()).collect(),
+        validation: class_split(&val.class_probs, &val.classes),
+        test: class_split(&test.class_probs, &test.classes),
+    });
+    EvalReport { threshold, validation: split_eval(val, threshold), test: split_eval(test, threshold), classes }
 }
 
 #[cfg(test)]
@@ -57,9 +67,10 @@ mod tests {
             probs: vec![0.1, 0.2, 0.7, 0.8, 0.9, 0.95],
             labels: vec![false, false, false, true, true, true],
             loss: 0.0,
+            ..Default::default()
         };
         // …while test would prefer a low threshold.
-        let test = Predictions { probs: vec![0.3, 0.35, 0.05], labels: vec![true, true, false], loss: 0.0 };
+        let test = Predictions { probs: vec![0.3, 0.35, 0.05], labels: vec![true, true, false], loss: 0.0, ..Default::default() };
         let r = evaluate(&val, &test);
         assert_eq!(r.threshold, 0.75);
         assert_eq!(r.test.at_chosen_threshold.confusion.fn_, 2);

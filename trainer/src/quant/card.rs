@@ -182,7 +182,7 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
         protocol: cfg.protocol,
         split: CardSplit {
             protocol: cfg.protocol,
-            seed: cfg.seed,
+            seed: cfg.split_spec().seed,
             val_fraction: cfg.val_fraction,
             image_size: cfg.image_size,
             validation_images: s.p.split.val.len(),

@@ -88,7 +88,7 @@ pub fn to_predictions(
         })
         .sum::<f64>()
         / probs.len().max(1) as f64;
-    Predictions { probs, labels, loss }
+    Predictions { probs, labels, loss, ..Default::default() }
 }
 
 /// Share of images on which two models give the same label, each at its own threshold.

@@ -26,9 +26,9 @@ pub fn eval_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<EvalRe
     // A frozen transfer run is measured through the full model too: the base in
     // model.safetensors is what the head was trained on, whatever the weights file is now.
     let (_vs, net, _) = load_run_model(run_dir, device)?;
-    let val = DeviceImages::new(&p.data, &p.split.val, device);
-    let test = DeviceImages::new(&p.data, &p.split.test, device);
-    let report = measure(&net, &val, &test, cfg.eval_batch_size());
+    let val = DeviceImages::with_classes(&p.data, &p.split.val, device, cfg.classes);
+    let test = DeviceImages::with_classes(&p.data, &p.split.test, device, cfg.classes);
+    let (report, _) = measure(&net, &val, &test, cfg.eval_batch_size());
     write_atomic(&run.eval(), &serde_json::to_vec_pretty(&report)?)?;
     plot_files::write_pr_plot(&report, &cfg.run_name(), &run);
     plot_files::redraw_curves(&cfg.run_name(), &run);

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::split::SplitSummary;
 use crate::data::Skipped;
+use super::milestones::Milestone;
 use crate::eval::EvalReport;
 use crate::models::transfer::features::FeatureExtraction;
 use crate::train::{FitOutcome, TrainConfig};
@@ -35,6 +36,9 @@ pub struct MetricsFile {
     #[serde(default)]
     pub features: Option<FeatureExtraction>,
     pub evaluation: EvalReport,
+    /// The model measured at the `eval_epochs` of its config (empty when none were asked).
+    #[serde(default)]
+    pub milestones: Vec<Milestone>,
     pub provenance: Provenance,
 }
 

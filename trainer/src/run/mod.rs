@@ -1,13 +1,16 @@
 //! A run's folder `runs/<name>/` and what goes in it:
 //! `metrics.json` (config, split, training summary, validation and test metrics, provenance),
-//! `history.csv` (per-epoch loss and accuracy), `curves.svg` and `pr_curve.svg`, `model.safetensors` (final weights) and the
+//! `history.csv` (per-epoch loss and accuracy), `test_predictions.csv` (the final model on
+//! every test image, with its patient), `curves.svg` and `pr_curve.svg`, `model.safetensors` (final weights) and the
 //! `best` / `last` checkpoints.
 
 pub mod eval_run;
 pub mod history;
 pub mod load;
 pub mod metrics_file;
+pub mod milestones;
 pub mod plot_files;
+pub mod predictions_file;
 pub mod train_run;
 
 pub use eval_run::eval_run;
@@ -40,6 +43,9 @@ impl RunDir {
     }
     pub fn curves(&self) -> PathBuf {
         self.dir.join("curves.svg")
+    }
+    pub fn test_predictions(&self) -> PathBuf {
+        self.dir.join("test_predictions.csv")
     }
     pub fn pr_curve(&self) -> PathBuf {
         self.dir.join("pr_curve.svg")

@@ -8,15 +8,17 @@ use tch::nn::VarStore;
 use tch::Device;
 
 use super::metrics_file::{DataSummary, MetricsFile, Provenance, TrainingSummary};
-use super::{history, plot_files, RunDir};
+use super::milestones::{recorder, Milestone};
+use super::{plot_files, predictions_file, RunDir};
 use crate::data::device::{DeviceFeatures, DeviceImages};
 use crate::data::{Dataset, SplitData};
+use crate::eval::predict::Predictions;
 use crate::eval::{measure, print_report, val_score, EvalReport};
 use crate::models::mobilenet_v2::Config;
 use crate::models::transfer::features::{self, FeatureExtraction};
 use crate::models::{Classifier, FeatureHead, SeedCnn, TransferModel};
 use crate::train::config::{ModelKind, TransferMode};
-use crate::train::{checkpoint, fit, EpochRecord, FitOutcome, TrainConfig};
+use crate::train::{checkpoint, fit, FitOutcome, TrainConfig};
 use crate::util::device::{device_name, pick_device};
 use crate::util::fs::write_atomic;
 use crate::util::git::git_commit;
@@ -25,6 +27,9 @@ use crate::util::git::git_commit;
 struct Trained {
     outcome: FitOutcome,
     report: EvalReport,
+    milestones: Vec<Milestone>,
+    /// The final model on every test image (in `split.test` order).
+    test_predictions: Predictions,
     parameters: i64,
     trainable_parameters: i64,
     features: Option<FeatureExtraction>,
@@ -58,6 +63,7 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
         ModelKind::MobilenetV2 => train_transfer(&mut vs, &p, cfg, &run, device)?,
     };
     checkpoint::save_atomic(&vs, &run.model())?;
+    predictions_file::write(&run.test_predictions(), &p.data, &p.split.test, &t.test_predictions)?;
     let metrics = MetricsFile {
         model: model_label(cfg.model).into(),
         parameters: t.parameters,
@@ -68,6 +74,7 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
         training: Some(TrainingSummary::from(&t.outcome)),
         features: t.features,
         evaluation: t.report,
+        milestones: t.milestones,
         provenance: Provenance {
             git_commit: git_commit(),
             device: device_name(device),
@@ -100,14 +107,23 @@ fn train_seed_cnn(
     run: &RunDir,
     device: Device,
 ) -> Result<Trained> {
-    let net = SeedCnn::new(&vs.root(), cfg.image_size as i64, 1);
-    let (outcome, report) = fit_on_images(&net, vs, p, cfg, run, device)?;
+    let net = SeedCnn::new(&vs.root(), cfg.image_size as i64, cfg.outputs());
+    let (outcome, measured, milestones) = fit_on_images(&net, vs, p, cfg, run, device)?;
     let parameters = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
-    Ok(Trained { outcome, report, parameters, trainable_parameters: parameters, features: None })
+    Ok(Trained {
+        outcome,
+        report: measured.0,
+        test_predictions: measured.1,
+        milestones,
+        parameters,
+        trainable_parameters: parameters,
+        features: None,
+    })
 }
 
 /// Trains `net` on the training images (kept on `device`), validating after every epoch, then
-/// measures it: the threshold on validation, the test images touched here, once.
+/// measures it: the threshold on validation, the test images touched here, once (and at
+/// each milestone epoch the config asks for).
 fn fit_on_images(
     net: &dyn Classifier,
     vs: &mut VarStore,
@@ -115,16 +131,20 @@ fn fit_on_images(
     cfg: &TrainConfig,
     run: &RunDir,
     device: Device,
-) -> Result<(FitOutcome, EvalReport)> {
+) -> Result<(FitOutcome, (EvalReport, Predictions), Vec<Milestone>)> {
     let batch = cfg.eval_batch_size();
-    let train = DeviceImages::new(&p.data, &p.split.train, device);
-    let val = DeviceImages::new(&p.data, &p.split.val, device);
+    let images = |indices: &[usize]| DeviceImages::with_classes(&p.data, indices, device, cfg.classes);
+    let train = images(&p.split.train);
+    let val = images(&p.split.val);
+    // Without milestones the training images leave the device before the test images arrive.
+    let mut test = (!cfg.eval_epochs.is_empty()).then(|| images(&p.split.test));
+    let mut milestones = Vec::new();
     let validate = |n: &dyn Classifier| val_score(n, &val, batch);
-    let outcome = fit(net, vs, &train, validate, cfg, run.path(), |h| history::write(&run.history(), h))?;
-    // The training images leave the device before the test images arrive.
+    let on_epoch = recorder(run, &cfg.eval_epochs, &val, test.as_ref().map(|t| t as _), batch, &mut milestones);
+    let outcome = fit(net, vs, &train, validate, cfg, run.path(), on_epoch)?;
     drop(train);
-    let test = DeviceImages::new(&p.data, &p.split.test, device);
-    Ok((outcome, measure(net, &val, &test, batch)))
+    let test = test.take().unwrap_or_else(|| images(&p.split.test));
+    Ok((outcome, measure(net, &val, &test, batch), milestones))
 }
 
 /// The weights file exists, is a MobileNetV2 and has the configured width.
@@ -152,7 +172,7 @@ fn train_transfer(
 ) -> Result<Trained> {
     let weights = cfg.weights_path()?;
     let mut model = TransferModel::pretrained(&vs.root(), &weights, cfg.head_dropout, cfg.image_size as i64)?;
-    let (outcome, report, features) = match cfg.mode {
+    let (outcome, measured, milestones, features) = match cfg.mode {
         TransferMode::Frozen => {
             let batch = cfg.eval_batch_size();
             model.base.set_trainable_blocks(0);
@@ -161,20 +181,23 @@ fn train_transfer(
             let head = FeatureHead(&model);
             let train = DeviceFeatures::new(&all, &p.data, &p.split.train);
             let val = DeviceFeatures::new(&all, &p.data, &p.split.val);
-            let on_epoch = |h: &[EpochRecord]| history::write(&run.history(), h);
-            let outcome = fit(&head, vs, &train, |n| val_score(n, &val, batch), cfg, run.path(), on_epoch)?;
-            // Test is touched here, once. head(features) equals the full model's forward.
+            // Test is touched at the end (and at milestones). head(features) equals the full
+            // model's forward.
             let test = DeviceFeatures::new(&all, &p.data, &p.split.test);
-            (outcome, measure(&head, &val, &test, batch), Some(extraction))
+            let mut milestones = Vec::new();
+            let on_epoch = recorder(run, &cfg.eval_epochs, &val, Some(&test), batch, &mut milestones);
+            let outcome = fit(&head, vs, &train, |n| val_score(n, &val, batch), cfg, run.path(), on_epoch)?;
+            (outcome, measure(&head, &val, &test, batch), milestones, Some(extraction))
         }
         TransferMode::Finetune => {
             model.base.set_trainable_blocks(cfg.trainable_blocks);
-            let (outcome, report) = fit_on_images(&model, vs, p, cfg, run, device)?;
-            (outcome, report, None)
+            let (outcome, measured, milestones) = fit_on_images(&model, vs, p, cfg, run, device)?;
+            (outcome, measured, milestones, None)
         }
     };
     let (parameters, trainable_parameters) = model.parameter_counts();
-    Ok(Trained { outcome, report, parameters, trainable_parameters, features })
+    let (report, test_predictions) = measured;
+    Ok(Trained { outcome, report, milestones, test_predictions, parameters, trainable_parameters, features })
 }
 
 fn data_summary(cfg: &TrainConfig, d: &Dataset) -> DataSummary {

@@ -77,6 +77,10 @@ pub struct TrainConfig {
     /// Seed for the split, initial weights, shuffling and dropout
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Seed of the split only [default: --seed]; a study's seed repeats keep the grid's split,
+    /// so no run is tested on patients that chose its settings
+    #[arg(long)]
+    pub split_seed: Option<u64>,
     /// Official protocol only: share of the training patients held out for validation
     #[arg(long, default_value_t = 0.1)]
     pub val_fraction: f64,
@@ -133,6 +137,14 @@ pub struct TrainConfig {
     /// MobileNetV2: dropout on the pooled features before the dense head
     #[arg(long, default_value_t = 0.2)]
     pub head_dropout: f64,
+    /// 2: normal vs pneumonia (one sigmoid output); 3: normal / bacterial / viral (softmax,
+    /// cross-entropy; p(pneumonia) = p(bacterial) + p(viral)). seed_cnn only
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=3))]
+    pub classes: u8,
+    /// Also measure validation and test at the end of these epochs (comma-separated), so one
+    /// run gives the 10/15/20/30-epoch points of a grid; recorded in metrics.json `milestones`
+    #[arg(long, value_delimiter = ',')]
+    pub eval_epochs: Vec<usize>,
 }
 
 impl Default for TrainConfig {
@@ -182,7 +194,7 @@ impl TrainConfig {
             cache_dir: self.cache_dir.clone(),
             image_size: self.image_size,
             protocol: self.protocol,
-            seed: self.seed,
+            seed: self.split_seed.unwrap_or(self.seed),
             val_fraction: self.val_fraction,
         }
     }
@@ -215,6 +227,7 @@ impl TrainConfig {
             Protocol::Pooled => "pooled",
         };
         let model = match (self.model, self.mode) {
+            (ModelKind::SeedCnn, _) if self.classes == 3 => "seed_cnn_3class".to_string(),
             (ModelKind::SeedCnn, _) => "seed_cnn".to_string(),
             (ModelKind::MobilenetV2, TransferMode::Frozen) => format!("mobilenet_v2-w{}-frozen", self.width),
             (ModelKind::MobilenetV2, TransferMode::Finetune) => format!(
@@ -229,6 +242,15 @@ impl TrainConfig {
             )
             .to_lowercase()
         })
+    }
+
+    /// Logits the network ends in: one (sigmoid) for 2 classes, one per class for 3.
+    pub fn outputs(&self) -> i64 {
+        if self.classes == 3 {
+            3
+        } else {
+            1
+        }
     }
 
     /// Batch for prediction only: no gradients are kept, so larger batches are cheap.
@@ -254,6 +276,15 @@ impl TrainConfig {
             "momentum must be in [0, 1), got {}",
             self.momentum
         );
+        anyhow::ensure!(
+            self.classes == 2 || (self.classes == 3 && self.model == ModelKind::SeedCnn),
+            "classes must be 2, or 3 with the seed_cnn model, got {} with {:?}",
+            self.classes,
+            self.model
+        );
+        if let Some(&e) = self.eval_epochs.iter().find(|&&e| e == 0 || e > self.epochs) {
+            anyhow::bail!("--eval-epochs {e} is outside the run's epochs 1..={}", self.epochs);
+        }
         if self.model == ModelKind::MobilenetV2 {
             anyhow::ensure!(
                 STANDARD_WIDTHS.contains(&self.width),

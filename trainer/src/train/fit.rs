@@ -8,11 +8,12 @@ use anyhow::Result;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
-use tch::{Kind, Reduction, Tensor};
+use tch::{Kind, Tensor};
 
 use super::checkpoint;
 use super::config::TrainConfig;
 use super::early_stopping::EarlyStopping;
+use super::loss;
 use super::optimizer::Optimizer;
 use crate::data::device::Samples;
 use crate::models::Classifier;
@@ -49,15 +50,16 @@ pub struct ValScore {
     pub accuracy: f64,
 }
 
-/// One optimizer step on a batch; returns the mean loss and the logits.
+/// One optimizer step on a batch; returns the mean loss and the logits `[N, outputs]`.
 pub fn train_step(net: &dyn Classifier, opt: &mut Optimizer, x: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
-    let logits = net.forward_t(x, true).squeeze_dim(1);
-    let loss = logits.binary_cross_entropy_with_logits::<Tensor>(y, None, None, Reduction::Mean);
+    let logits = net.forward_t(x, true);
+    let loss = loss::loss(&logits, y);
     opt.backward_step(&loss);
     (loss, logits)
 }
 
-/// One pass over `train` in shuffled batches; returns the mean loss and accuracy at 0.5.
+/// One pass over `train` in shuffled batches; returns the mean loss and accuracy (at 0.5, or
+/// argmax for several classes).
 fn train_epoch(
     net: &dyn Classifier,
     opt: &mut Optimizer,
@@ -78,7 +80,7 @@ fn train_epoch(
         let (loss, logits) = train_step(net, opt, &x, &y);
         tch::no_grad(|| {
             let _ = loss_sum.g_add_(&(loss.detach() * len as f64));
-            let _ = hits.g_add_(&logits.gt(0.0).eq_tensor(&y.gt(0.5)).sum(Kind::Int64));
+            let _ = hits.g_add_(&loss::hits(&logits, &y));
         });
         start += len;
         bar.inc(1);
@@ -91,7 +93,8 @@ fn train_epoch(
 /// Var-store groups other than 0 learn at `cfg.lr` times their `cfg.lr_group_factors()`.
 /// `validate` scores the network after each epoch (early stopping watches its loss);
 /// `checkpoints` receives `last.safetensors` every epoch and `best.safetensors` on every
-/// improvement; `on_epoch` sees the history after each epoch (to persist it as it grows).
+/// improvement; `on_epoch` sees the history and the network after each epoch (to persist
+/// the history as it grows and to measure milestone epochs).
 pub fn fit(
     net: &dyn Classifier,
     vs: &mut VarStore,
@@ -99,7 +102,7 @@ pub fn fit(
     mut validate: impl FnMut(&dyn Classifier) -> ValScore,
     cfg: &TrainConfig,
     checkpoints: &Path,
-    mut on_epoch: impl FnMut(&[EpochRecord]) -> Result<()>,
+    mut on_epoch: impl FnMut(&[EpochRecord], &dyn Classifier) -> Result<()>,
 ) -> Result<FitOutcome> {
     let mut opt = Optimizer::new(cfg.optimizer, vs, cfg.lr, cfg.momentum)?;
     for (group, factor) in cfg.lr_group_factors() {
@@ -145,7 +148,7 @@ pub fn fit(
         if verdict.improved {
             checkpoint::save_atomic(vs, &best_path)?;
         }
-        on_epoch(&history)?;
+        on_epoch(&history, net)?;
         if verdict.stop {
             eprintln!(
                 "early stopping: no lower validation loss for {} epochs (best epoch {})",

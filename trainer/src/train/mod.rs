@@ -4,6 +4,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod early_stopping;
 pub mod fit;
+pub mod loss;
 pub mod optimizer;
 
 pub use config::TrainConfig;

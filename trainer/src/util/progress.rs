@@ -1,6 +1,15 @@
 //! One look for every progress bar: `<prefix> [=====>    ] 120/624 <unit> 35.1/s eta 12s`.
+//! All bars share one `MultiProgress`, so a suite's overall bar stays above the bar of the
+//! epoch being trained.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::OnceLock;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+fn multi() -> &'static MultiProgress {
+    static MULTI: OnceLock<MultiProgress> = OnceLock::new();
+    MULTI.get_or_init(MultiProgress::new)
+}
 
 /// A bar over `len` items counted in `unit` ("images", "batches"), labelled `prefix`.
 pub fn bar(len: u64, prefix: impl Into<String>, unit: &str) -> ProgressBar {
@@ -8,5 +17,15 @@ pub fn bar(len: u64, prefix: impl Into<String>, unit: &str) -> ProgressBar {
     let style = ProgressStyle::with_template(&template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
-    ProgressBar::new(len).with_style(style).with_prefix(prefix.into())
+    multi().add(ProgressBar::new(len).with_style(style).with_prefix(prefix.into()))
+}
+
+/// A bar whose ETA is over the whole of `len` units of work (e.g. a study's training
+/// epochs), showing elapsed time too.
+pub fn overall_bar(len: u64, prefix: impl Into<String>) -> ProgressBar {
+    let template = "{prefix} [{bar:30}] {pos}/{len} work units, {elapsed} elapsed, eta {eta} {msg}";
+    let style = ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("#> ");
+    multi().insert(0, ProgressBar::new(len).with_style(style).with_prefix(prefix.into()))
 }
