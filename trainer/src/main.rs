@@ -67,6 +67,22 @@ enum Command {
     /// of every task on every protocol, early stopping and fine-tuning of the best, then the
     /// chosen settings at several seeds. Resumable: finished runs are never redone.
     Suite(SuiteArgs),
+    /// Write REPORT.md, results.json and figures/ (PNG and SVG) from a study folder of
+    /// `trainer suite` and the model cards in --models.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The study folder `trainer suite` wrote
+    #[arg(long, default_value = "runs/study-quick")]
+    study: PathBuf,
+    /// Model cards of the shipped int8 models (float vs int8 table)
+    #[arg(long, default_value = "models")]
+    models: PathBuf,
+    /// Where REPORT.md, results.json and figures/ go
+    #[arg(long, default_value = "reports")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -85,6 +101,9 @@ struct SuiteArgs {
     /// Where decoded images and frozen features are cached between runs
     #[arg(long, default_value = ".cache")]
     cache_dir: PathBuf,
+    /// Official protocol only: share of the training patients held out for validation
+    #[arg(long, default_value_t = 0.1)]
+    val_fraction: f64,
     /// Train on the CPU even when a CUDA GPU is available
     #[arg(long)]
     cpu: bool,
@@ -93,7 +112,13 @@ struct SuiteArgs {
 impl SuiteArgs {
     fn options(self) -> SuiteOptions {
         let profile = format!("{:?}", self.profile).to_lowercase();
-        let template = TrainConfig { data: self.data, cache_dir: self.cache_dir, cpu: self.cpu, ..TrainConfig::default() };
+        let template = TrainConfig {
+            data: self.data,
+            cache_dir: self.cache_dir,
+            cpu: self.cpu,
+            val_fraction: self.val_fraction,
+            ..TrainConfig::default()
+        };
         SuiteOptions {
             grid_file: self.grid,
             profile: self.profile,
@@ -348,6 +373,19 @@ fn main() -> Result<()> {
         Command::Predict(a) => a.run()?,
         Command::Suite(a) => {
             run_suite(&a.options(), &command_line)?;
+        }
+        Command::Report(a) => {
+            let r = study_report::write_report(&a.study, &a.models, &a.out)?;
+            for m in &r.missing {
+                eprintln!("missing: {m}");
+            }
+            println!(
+                "{} runs → {}, {} and {} figure files",
+                r.finished_runs,
+                r.report_md.display(),
+                r.results_json.display(),
+                r.figures.len()
+            );
         }
         Command::Bench(a) => {
             let model = match a.model {

@@ -11,6 +11,7 @@ use serde::Serialize;
 use tch::{Device, Tensor};
 
 use crate::data::decode::decode_grey_square;
+use crate::eval::classes::CLASS_LABELS;
 use crate::quant::card::{card_path_for, read_card};
 use crate::quant::FloatModel;
 
@@ -26,23 +27,46 @@ pub enum Source {
 #[derive(Clone, Debug, Serialize)]
 pub struct Prediction {
     pub file: String,
-    /// "normal" or "pneumonia"; None when the file could not be classified.
+    /// "normal" or "pneumonia" (a 3-class model: "normal", "bacterial" or "viral", its
+    /// argmax); None when the file could not be classified.
     pub class: Option<String>,
-    /// p(pneumonia).
+    /// p(pneumonia) (a 3-class model: p(bacterial) + p(viral)).
     pub probability: Option<f64>,
+    /// 3-class models: p(normal), p(bacterial), p(viral).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_probabilities: Option<[f64; 3]>,
     pub threshold: f64,
     pub error: Option<String>,
 }
 
-/// p(pneumonia) of one image's 8-bit grey pixels.
-type ProbabilityFn<'a> = Box<dyn FnMut(&[u8]) -> Result<f64> + 'a>;
+/// What a model says of one image: p(pneumonia), and the three class probabilities of a
+/// 3-class model.
+struct Scores {
+    pneumonia: f64,
+    classes: Option<[f64; 3]>,
+}
+
+impl Scores {
+    /// From a model's output probabilities: one sigmoid, or a softmax over three classes.
+    fn from_probs(p: &[f32]) -> Result<Scores> {
+        match *p {
+            [p] => Ok(Scores { pneumonia: f64::from(p), classes: None }),
+            [n, b, v] => Ok(Scores { pneumonia: f64::from(b + v), classes: Some([n, b, v].map(f64::from)) }),
+            _ => anyhow::bail!("the model has {} outputs; 1 or 3 can be read", p.len()),
+        }
+    }
+}
+
+/// The scores of one image's 8-bit grey pixels.
+type ScoreFn<'a> = Box<dyn FnMut(&[u8]) -> Result<Scores> + 'a>;
 
 /// A loaded classifier of `side`×`side` images.
 struct Classifier<'a> {
     side: u32,
     threshold: f64,
-    classes: [String; 2],
-    probability: ProbabilityFn<'a>,
+    /// normal, pneumonia; or normal, bacterial, viral.
+    classes: Vec<String>,
+    score: ScoreFn<'a>,
 }
 
 /// Classifies every file with the model of `source`.
@@ -55,48 +79,67 @@ pub fn predict_files(source: &Source, files: &[PathBuf]) -> Result<Vec<Predictio
                 .map_err(|e| anyhow!("{} is not a valid blob: {e}", blob.display()))?;
             let card = read_card(&card_path_for(blob))?;
             let mut arena = vec![0u8; model.arena_len()];
-            let run = move |px: &[u8]| -> Result<f64> {
+            let run = move |px: &[u8]| -> Result<Scores> {
                 let out = model.run_u8(px, &mut arena).map_err(|e| anyhow!("{e}"))?;
-                out.probability().map(f64::from).context("the model has no output")
+                match out.len() {
+                    1 => Scores::from_probs(&[out.probability().context("the model has no output")?]),
+                    _ => {
+                        let mut p = [0f32; 3];
+                        out.softmax(&mut p).context("the model has more than 3 outputs")?;
+                        Scores::from_probs(&p)
+                    }
+                }
             };
             let side = u32::from(card.input.shape[0]);
-            let classes = two_classes(&card.classes);
-            let mut c = Classifier { side, threshold: card.threshold, classes, probability: Box::new(run) };
+            let classes = class_names(&card.classes);
+            let mut c = Classifier { side, threshold: card.threshold, classes, score: Box::new(run) };
             Ok(files.iter().map(|f| classify(&mut c, f)).collect())
         }
         Source::Float { run } => {
             let float = FloatModel::load(run, Device::Cpu)?;
             let side = float.config().image_size;
             let threshold = float.metrics.evaluation.threshold;
-            let prob = |px: &[u8]| -> Result<f64> {
+            let three = float.config().classes == 3;
+            let prob = |px: &[u8]| -> Result<Scores> {
                 let t = Tensor::from_slice(px).view([1, 1, i64::from(side), i64::from(side)]);
-                Ok(float.logits(&t).sigmoid().double_value(&[0]))
+                let logits = float.logits(&t);
+                let p = if three { logits.softmax(0, tch::Kind::Float) } else { logits.sigmoid() };
+                Scores::from_probs(&Vec::<f32>::try_from(p)?)
             };
-            let classes = two_classes(&["normal".into(), "pneumonia".into()]);
-            let mut c = Classifier { side, threshold, classes, probability: Box::new(prob) };
+            let names = if three { CLASS_LABELS.to_vec() } else { vec!["normal", "pneumonia"] };
+            let classes = class_names(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            let mut c = Classifier { side, threshold, classes, score: Box::new(prob) };
             Ok(files.iter().map(|f| classify(&mut c, f)).collect())
         }
     }
 }
 
-fn two_classes(names: &[String]) -> [String; 2] {
-    let name = |i: usize, default: &str| names.get(i).cloned().unwrap_or_else(|| default.into());
-    [name(0, "normal"), name(1, "pneumonia")]
+/// The card's class names, or normal / pneumonia when it lists fewer than two.
+fn class_names(names: &[String]) -> Vec<String> {
+    if names.len() >= 2 {
+        names.to_vec()
+    } else {
+        vec!["normal".into(), "pneumonia".into()]
+    }
 }
 
 fn classify(c: &mut Classifier<'_>, file: &Path) -> Prediction {
     let result = std::fs::read(file)
         .map_err(|e| anyhow!("cannot read the file: {e}"))
         .and_then(|bytes| decode_grey_square(&bytes, c.side).map_err(|e| anyhow!(e)))
-        .and_then(|px| (c.probability)(&px));
+        .and_then(|px| (c.score)(&px));
     let file_name = file.display().to_string();
     match result {
-        Ok(p) => {
-            let class = c.classes[usize::from(p >= c.threshold)].clone();
+        Ok(s) => {
+            let index = match s.classes {
+                Some(p) => (1..3).fold(0, |best, i| if p[i] > p[best] { i } else { best }),
+                None => usize::from(s.pneumonia >= c.threshold),
+            };
             Prediction {
                 file: file_name,
-                class: Some(class),
-                probability: Some(p),
+                class: c.classes.get(index).cloned(),
+                probability: Some(s.pneumonia),
+                class_probabilities: s.classes,
                 threshold: c.threshold,
                 error: None,
             }
@@ -105,6 +148,7 @@ fn classify(c: &mut Classifier<'_>, file: &Path) -> Prediction {
             file: file_name,
             class: None,
             probability: None,
+            class_probabilities: None,
             threshold: c.threshold,
             error: Some(format!("{e:#}")),
         },

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-const LAYERS: [&str; 10] = ["util", "data", "models", "train", "eval", "run", "quant", "bench", "predict", "study"];
+const LAYERS: [&str; 10] =
+    ["util", "data", "models", "train", "eval", "run", "quant", "bench", "predict", "study"];
 
 fn rank(module: &str) -> Option<usize> {
     LAYERS.iter().position(|&l| l == module)

@@ -69,3 +69,55 @@ fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_car
         "the bright image is the likelier pneumonia: {float:?}"
     );
 }
+
+/// The 3-class seed CNN goes through `trainer quantize` too: three int8 logits, the same class
+/// as the float model on (nearly) every test image, infer-core equal to the reference.
+#[test]
+fn a_three_class_model_quantizes_with_classes_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("chest_xray");
+    // Normal, bacterial and viral images have clearly different brightness.
+    common::make_learnable_layout(&data, &common::Layout { patients: 525, side: 12, bases: [40, 200, 120] });
+    let cfg = trainer::train::TrainConfig { classes: 3, ..common::tiny_run_config(tmp.path(), 4) };
+    let metrics = train_run(&cfg, "test").unwrap();
+    let classes = metrics.evaluation.classes.as_ref().expect("a 3-class run reports its classes");
+    assert!(classes.test.accuracy > 0.8, "{classes:?}");
+    let opts = QuantizeOptions {
+        run: tmp.path().join("runs/tiny"),
+        out_dir: tmp.path().join("models"),
+        name: None,
+        calibration: Calibration::MinMax,
+        calibration_images: 64,
+        data: None,
+        cpu: true,
+        bias_correction: true,
+    };
+    let card = quantize_run(&opts, "test").unwrap();
+    assert_eq!(card.classes, ["normal", "bacterial", "viral"]);
+    assert_eq!(card.test_bit_exact, card.split.test_images);
+    let agreement = card.test_class_agreement.expect("3-class cards carry the class agreement");
+    assert!(agreement >= 0.97, "float and int8 classes agree on only {agreement}");
+    assert!(card.int8_test_class_accuracy.unwrap() > 0.8, "{card:?}");
+    let blob = std::fs::read(tmp.path().join("models/tiny.int8.postcard")).unwrap();
+    let model = Model::from_bytes(&blob).unwrap();
+    assert_eq!(model.output_spec().shape.c, 3);
+
+    // `trainer predict` names the class of a bacterial-bright and a normal-dark image.
+    let images: Vec<_> = ["train/PNEUMONIA/person1_bacteria_0.png", "train/NORMAL/IM-0003-0000.png"]
+        .iter()
+        .map(|f| data.join(f))
+        .collect();
+    for source in [
+        Source::Int8 { blob: tmp.path().join("models/tiny.int8.postcard") },
+        Source::Float { run: tmp.path().join("runs/tiny") },
+    ] {
+        let p = predict_files(&source, &images).unwrap();
+        assert_eq!(p[0].class.as_deref(), Some("bacterial"), "{p:?}");
+        assert_eq!(p[1].class.as_deref(), Some("normal"), "{p:?}");
+        let c = p[0].class_probabilities.unwrap();
+        assert!(
+            (c.iter().sum::<f64>() - 1.0).abs() < 1e-4
+                && (p[0].probability.unwrap() - c[1] - c[2]).abs() < 1e-6
+        );
+    }
+}

@@ -62,7 +62,8 @@ pub fn from_confusion(confusion: [[usize; 3]; 3]) -> ClassSplit {
             let predicted: usize = (0..3).map(|t| confusion[t][k]).sum();
             let support: usize = confusion[k].iter().sum();
             let (precision, recall) = (ratio(tp, predicted), ratio(tp, support));
-            let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+            let f1 =
+                if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
             PerClass { label: CLASS_LABELS[k].into(), precision, recall, f1, support }
         })
         .collect();

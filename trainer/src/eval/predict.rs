@@ -43,7 +43,12 @@ pub fn predict(net: &dyn Classifier, images: &dyn Samples, batch_size: usize) ->
     let labels = to_vec(images.labels());
     if logits.size()[1] == 1 {
         let probs = to_vec(&logits.squeeze_dim(1).sigmoid());
-        return Predictions { probs, labels: labels.iter().map(|&y| y > 0.5).collect(), loss, ..Default::default() };
+        return Predictions {
+            probs,
+            labels: labels.iter().map(|&y| y > 0.5).collect(),
+            loss,
+            ..Default::default()
+        };
     }
     let soft = to_vec(&logits.softmax(1, Kind::Float));
     let class_probs: Vec<[f32; 3]> = soft.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();

@@ -53,7 +53,12 @@ pub fn evaluate(val: &Predictions, test: &Predictions) -> EvalReport {
         validation: class_split(&val.class_probs, &val.classes),
         test: class_split(&test.class_probs, &test.classes),
     });
-    EvalReport { threshold, validation: split_eval(val, threshold), test: split_eval(test, threshold), classes }
+    EvalReport {
+        threshold,
+        validation: split_eval(val, threshold),
+        test: split_eval(test, threshold),
+        classes,
+    }
 }
 
 #[cfg(test)]
@@ -70,7 +75,12 @@ mod tests {
             ..Default::default()
         };
         // …while test would prefer a low threshold.
-        let test = Predictions { probs: vec![0.3, 0.35, 0.05], labels: vec![true, true, false], loss: 0.0, ..Default::default() };
+        let test = Predictions {
+            probs: vec![0.3, 0.35, 0.05],
+            labels: vec![true, true, false],
+            loss: 0.0,
+            ..Default::default()
+        };
         let r = evaluate(&val, &test);
         assert_eq!(r.threshold, 0.75);
         assert_eq!(r.test.at_chosen_threshold.confusion.fn_, 2);

@@ -101,6 +101,14 @@ pub struct ModelCard {
     pub int8_test_accuracy_at_float_threshold: f64,
     /// Test images on which float and int8 give the same label (each at its threshold).
     pub test_label_agreement: f64,
+    /// 3-class models: test images on which float and int8 give the same class (argmax).
+    #[serde(default)]
+    pub test_class_agreement: Option<f64>,
+    /// 3-class models: float and int8 accuracy of the argmax on test.
+    #[serde(default)]
+    pub float_test_class_accuracy: Option<f64>,
+    #[serde(default)]
+    pub int8_test_class_accuracy: Option<f64>,
     /// Test images on which infer-core and the trainer's integer reference give identical
     /// output bytes (must be all of them).
     pub test_bit_exact: usize,
@@ -127,6 +135,8 @@ pub struct Measured {
     pub int8_report: EvalReport,
     pub int8_test: Predictions,
     pub agreement: f64,
+    /// 3-class models: share of test images with the same argmax class.
+    pub class_agreement: Option<f64>,
     pub bit_exact: usize,
 }
 
@@ -175,7 +185,13 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
         output: CardOutput {
             scale: out.quant.scale,
             zero_point: out.quant.zero_point,
-            meaning: "p(pneumonia) = sigmoid((q - zero_point) * scale)".into(),
+            meaning: if out.shape.h as usize * out.shape.w as usize * out.shape.c as usize == 3 {
+                "logits of normal, bacterial, viral: softmax((q - zero_point) * scale); \
+                 p(pneumonia) = p(bacterial) + p(viral)"
+                    .into()
+            } else {
+                "p(pneumonia) = sigmoid((q - zero_point) * scale)".into()
+            },
         },
         threshold: q.threshold,
         float_threshold: f.threshold,
@@ -206,6 +222,9 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
         )
         .accuracy,
         test_label_agreement: s.measured.agreement,
+        test_class_agreement: s.measured.class_agreement,
+        float_test_class_accuracy: f.classes.as_ref().map(|c| c.test.accuracy),
+        int8_test_class_accuracy: q.classes.as_ref().map(|c| c.test.accuracy),
         test_bit_exact: s.measured.bit_exact,
         export_max_logit_error: s.export_err,
         blob: format!("{}.int8.postcard", s.name),
@@ -266,4 +285,14 @@ pub fn print_card(c: &ModelCard) {
         c.test_bit_exact,
         c.split.test_images
     );
+    if let (Some(f), Some(q), Some(a)) =
+        (c.float_test_class_accuracy, c.int8_test_class_accuracy, c.test_class_agreement)
+    {
+        println!(
+            "3 classes, test: float accuracy {:.2}% | int8 accuracy {:.2}%; same class on {:.2}% of test images",
+            100.0 * f,
+            100.0 * q,
+            100.0 * a
+        );
+    }
 }

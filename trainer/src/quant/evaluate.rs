@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::pipeline::ReferenceFn;
 use crate::data::Dataset;
+use crate::eval::classes::argmax;
 use crate::eval::predict::Predictions;
 use crate::util::progress;
 
@@ -64,13 +65,18 @@ pub fn run_reference(
     out
 }
 
-/// p(pneumonia) from one-logit int8 outputs, the labels, and the mean cross-entropy.
+/// Predictions from int8 outputs: p(pneumonia) from one logit (sigmoid), or from three
+/// (softmax over normal / bacterial / viral, p(pneumonia) = p(bacterial) + p(viral)), the
+/// labels, and the mean cross-entropy.
 pub fn to_predictions(
     model: &Model<'_>,
     outputs: &[Vec<i8>],
     data: &Dataset,
     indices: &[usize],
 ) -> Predictions {
+    if outputs.first().is_some_and(|o| o.len() == 3) {
+        return to_class_predictions(model, outputs, data, indices);
+    }
     let q = model.output_spec().quant;
     let probs: Vec<f32> =
         outputs.iter().map(|o| o.first().map_or(0.5, |&v| infer_core::sigmoid(q.dequantize(v)))).collect();
@@ -100,4 +106,47 @@ pub fn label_agreement(a: &Predictions, threshold_a: f64, b: &Predictions, thres
         .filter(|(&x, &y)| (f64::from(x) >= threshold_a) == (f64::from(y) >= threshold_b))
         .count();
     same as f64 / a.probs.len().max(1) as f64
+}
+
+/// Predictions of a 3-logit model.
+fn to_class_predictions(
+    model: &Model<'_>,
+    outputs: &[Vec<i8>],
+    data: &Dataset,
+    indices: &[usize],
+) -> Predictions {
+    let q = model.output_spec().quant;
+    let class_probs: Vec<[f32; 3]> = outputs
+        .iter()
+        .map(|o| {
+            let z: Vec<f32> = o.iter().map(|&v| q.dequantize(v)).collect();
+            let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let e: Vec<f32> = z.iter().map(|v| (v - m).exp()).collect();
+            let sum: f32 = e.iter().sum();
+            [e[0] / sum, e[1] / sum, e[2] / sum]
+        })
+        .collect();
+    let classes: Vec<u8> = indices.iter().map(|&i| data.records[i].kind.index() as u8).collect();
+    let loss = class_probs
+        .iter()
+        .zip(&classes)
+        .map(|(p, &c)| -f64::from(p[usize::from(c)]).max(1e-7).ln())
+        .sum::<f64>()
+        / classes.len().max(1) as f64;
+    Predictions {
+        probs: class_probs.iter().map(|c| c[1] + c[2]).collect(),
+        labels: classes.iter().map(|&c| c != 0).collect(),
+        loss,
+        class_probs,
+        classes,
+    }
+}
+
+/// 3-class models: share of images on which two models give the same argmax class.
+pub fn class_agreement(a: &Predictions, b: &Predictions) -> Option<f64> {
+    if a.class_probs.is_empty() || b.class_probs.is_empty() {
+        return None;
+    }
+    let same = a.class_probs.iter().zip(&b.class_probs).filter(|(x, y)| argmax(x) == argmax(y)).count();
+    Some(same as f64 / a.class_probs.len() as f64)
 }

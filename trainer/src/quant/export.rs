@@ -31,7 +31,11 @@ fn side(n: u16) -> Result<u8> {
 /// The seed CNN: six conv 3×3 'same' + ReLU + fused 2×2/2 'same' max-pool, then dense.
 /// Dropout is the identity at inference and disappears.
 pub fn seed_cnn(net: &SeedCnn) -> Result<FloatGraph> {
-    ensure!(net.outputs == 1, "only the binary seed CNN (one output) can be quantized so far");
+    ensure!(
+        net.outputs == 1 || net.outputs == 3,
+        "the seed CNN has {} outputs; 1 (binary) or 3 (normal / bacterial / viral) can be quantized",
+        net.outputs
+    );
     let size = u16::try_from(net.image_size)?;
     let input = Shape { h: size, w: size, c: 1 };
     let mut layers = Vec::new();
@@ -65,7 +69,11 @@ pub fn seed_cnn(net: &SeedCnn) -> Result<FloatGraph> {
         input_quant: Quant { scale: 1.0 / 255.0, zero_point: -128 },
         float_input: "pixel / 255",
         layers,
-        classes: vec!["normal".into(), "pneumonia".into()],
+        classes: if net.outputs == 3 {
+            crate::eval::classes::CLASS_LABELS.iter().map(|s| s.to_string()).collect()
+        } else {
+            vec!["normal".into(), "pneumonia".into()]
+        },
     })
 }
 

@@ -10,6 +10,7 @@ use tch::{Device, Tensor};
 use super::export;
 use super::graph::FloatGraph;
 use crate::data::device::DeviceImages;
+use crate::data::Dataset;
 use crate::eval::predict::{predict, Predictions};
 use crate::models::Classifier;
 use crate::run::load::{load_run_model, read_metrics};
@@ -44,7 +45,13 @@ impl FloatModel {
         }
     }
 
-    /// p(pneumonia) of every image of a split.
+    /// Images `indices` of `data` on `device`, labelled the way this model was trained
+    /// (binary, or the class index for a 3-class model).
+    pub fn images(&self, data: &Dataset, indices: &[usize], device: Device) -> DeviceImages {
+        DeviceImages::with_classes(data, indices, device, self.config().classes)
+    }
+
+    /// p(pneumonia) (and class probabilities for a 3-class model) of every image of a split.
     pub fn predict(&self, images: &DeviceImages) -> Predictions {
         predict(&self.net, images, self.config().eval_batch_size())
     }

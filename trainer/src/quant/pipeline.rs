@@ -20,7 +20,7 @@ use tch::Device;
 use super::bias_correction::correct_bias;
 use super::calibrate::{calibrate, Calibration};
 use super::card::{card_for, print_card, CardSources, Measured, ModelCard};
-use super::evaluate::{label_agreement, run_engine, run_reference, to_predictions};
+use super::evaluate::{class_agreement, label_agreement, run_engine, run_reference, to_predictions};
 use super::float_exec::TchGraph;
 use super::float_model::FloatModel;
 use super::quantize::QuantModel;
@@ -150,8 +150,8 @@ fn measure(
     device: Device,
     reference: &ReferenceFn,
 ) -> Result<Measured> {
-    let float_val = float.predict(&DeviceImages::new(&p.data, &p.split.val, device));
-    let float_test = float.predict(&DeviceImages::new(&p.data, &p.split.test, device));
+    let float_val = float.predict(&float.images(&p.data, &p.split.val, device));
+    let float_test = float.predict(&float.images(&p.data, &p.split.test, device));
     let float_report = evaluate(&float_val, &float_test);
     let (val, test) = (&p.split.val, &p.split.test);
     eprintln!("running infer-core and the integer reference on {} + {} images", val.len(), test.len());
@@ -169,7 +169,8 @@ fn measure(
     let int8_test = to_predictions(model, &test_out, &p.data, test);
     let int8_report = evaluate(&to_predictions(model, &val_out, &p.data, val), &int8_test);
     let agreement = label_agreement(&float_test, float_report.threshold, &int8_test, int8_report.threshold);
-    Ok(Measured { float_report, int8_report, int8_test, agreement, bit_exact: test.len() })
+    let class_agreement = class_agreement(&float_test, &int8_test);
+    Ok(Measured { float_report, int8_report, int8_test, agreement, class_agreement, bit_exact: test.len() })
 }
 
 /// Blob, then card, each written atomically once every check has passed.

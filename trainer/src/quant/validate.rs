@@ -8,10 +8,9 @@ use anyhow::{bail, Context, Result};
 use infer_core::Model;
 
 use super::card::{card_path_for, read_card};
-use super::evaluate::{label_agreement, run_engine, run_reference, to_predictions};
+use super::evaluate::{class_agreement, label_agreement, run_engine, run_reference, to_predictions};
 use super::float_model::FloatModel;
 use super::reference;
-use crate::data::device::DeviceImages;
 use crate::data::SplitData;
 use crate::eval::fmt_auc;
 use crate::eval::metrics::{at_threshold, roc_auc};
@@ -88,8 +87,11 @@ pub fn validate_int8(opts: &ValidateOptions) -> Result<Validation> {
         Some(run) => {
             let device = pick_device(opts.cpu);
             let float = FloatModel::load(&run, device)?;
-            let f = float.predict(&DeviceImages::new(&p.data, test, device));
+            let f = float.predict(&float.images(&p.data, test, device));
             let acc = line("float (tch)", &f, card.float_threshold);
+            if let Some(a) = class_agreement(&f, &int8) {
+                println!("3 classes: float and int8 give the same class on {:.2}% of test images", 100.0 * a);
+            }
             (Some(acc), Some(label_agreement(&f, card.float_threshold, &int8, card.threshold)))
         }
         None => {

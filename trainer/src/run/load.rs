@@ -55,7 +55,9 @@ pub fn load_run_model(run_dir: &Path, device: Device) -> Result<(VarStore, RunMo
     let file = RunDir::new(run_dir).model();
     let mut vs = VarStore::new(device);
     let model = match cfg.model {
-        ModelKind::SeedCnn => RunModel::SeedCnn(SeedCnn::new(&vs.root(), cfg.image_size as i64, cfg.outputs())),
+        ModelKind::SeedCnn => {
+            RunModel::SeedCnn(SeedCnn::new(&vs.root(), cfg.image_size as i64, cfg.outputs()))
+        }
         ModelKind::MobilenetV2 => {
             let shapes = read_shapes(&file)?;
             let config = Config { width: cfg.width, norm: Norm::detect(&shapes, "base."), classes: None };

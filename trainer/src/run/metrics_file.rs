@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::milestones::Milestone;
 use crate::data::split::SplitSummary;
 use crate::data::Skipped;
-use super::milestones::Milestone;
 use crate::eval::EvalReport;
 use crate::models::transfer::features::FeatureExtraction;
 use crate::train::{FitOutcome, TrainConfig};

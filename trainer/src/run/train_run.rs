@@ -140,7 +140,8 @@ fn fit_on_images(
     let mut test = (!cfg.eval_epochs.is_empty()).then(|| images(&p.split.test));
     let mut milestones = Vec::new();
     let validate = |n: &dyn Classifier| val_score(n, &val, batch);
-    let on_epoch = recorder(run, &cfg.eval_epochs, &val, test.as_ref().map(|t| t as _), batch, &mut milestones);
+    let on_epoch =
+        recorder(run, &cfg.eval_epochs, &val, test.as_ref().map(|t| t as _), batch, &mut milestones);
     let outcome = fit(net, vs, &train, validate, cfg, run.path(), on_epoch)?;
     drop(train);
     let test = test.take().unwrap_or_else(|| images(&p.split.test));

@@ -97,7 +97,8 @@ impl Task {
 impl Grid {
     /// Reads and checks a grid file.
     pub fn load(path: &Path) -> Result<Grid> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read grid file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read grid file {}", path.display()))?;
         Grid::parse(&text).with_context(|| format!("grid file {} is not valid", path.display()))
     }
 
@@ -128,7 +129,10 @@ impl Grid {
                     "task {name}, {profile}: `epochs` must be positive and increasing, got {:?}",
                     s.epochs
                 );
-                ensure!(s.batch_size > 0 && s.image_size >= 8, "task {name}, {profile}: batch or image size too small");
+                ensure!(
+                    s.batch_size > 0 && s.image_size >= 8,
+                    "task {name}, {profile}: batch or image size too small"
+                );
                 if t.task == TaskKind::MobilenetV2 {
                     ensure!(
                         s.width.is_some() && s.finetune_epochs.is_some(),
@@ -173,7 +177,10 @@ mod tests {
 
     #[test]
     fn a_malformed_file_names_the_line() {
-        let good = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/seed_study.toml")).unwrap();
+        let good = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/seed_study.toml"),
+        )
+        .unwrap();
         // An unknown optimizer on a known line.
         let line = good.lines().position(|l| l.contains("optimizer = \"adam\"")).unwrap();
         let bad = good.replacen("optimizer = \"adam\"", "optimizer = \"adamw\"", 1);

@@ -87,7 +87,8 @@ impl Base {
         (epochs, milestones, patience, seed): (usize, Vec<usize>, Option<usize>, u64),
     ) -> PlannedRun {
         let mut c = self.template.clone();
-        (c.protocol, c.optimizer, c.lr, c.seed, c.split_seed) = (s.protocol, s.optimizer, s.lr, seed, Some(self.split_seed));
+        (c.protocol, c.optimizer, c.lr, c.seed, c.split_seed) =
+            (s.protocol, s.optimizer, s.lr, seed, Some(self.split_seed));
         (c.epochs, c.eval_epochs, c.patience) = (epochs, milestones.clone(), patience);
         (c.image_size, c.batch_size) = (sizes.image_size, sizes.batch_size);
         c.model = match s.key {
@@ -95,7 +96,11 @@ impl Base {
             _ => ModelKind::MobilenetV2,
         };
         c.classes = if s.key == ModelKey::Cnn3class { 3 } else { 2 };
-        c.mode = if s.key == ModelKey::MobilenetV2Finetune { TransferMode::Finetune } else { TransferMode::Frozen };
+        c.mode = if s.key == ModelKey::MobilenetV2Finetune {
+            TransferMode::Finetune
+        } else {
+            TransferMode::Frozen
+        };
         c.width = sizes.width.unwrap_or(c.width);
         c.trainable_blocks = sizes.trainable_blocks.unwrap_or(c.trainable_blocks);
         let protocol = format!("{:?}", s.protocol).to_lowercase();

@@ -95,8 +95,18 @@ fn estimated_cost(grid: &Grid, base: &Base, profile: Profile) -> u64 {
             let longest = runs.iter().map(|r| r.cost).max().unwrap_or(0);
             let mut later = (1 + grid.seeds.len() as u64) * longest;
             if task.task == TaskKind::MobilenetV2 {
-                let s = Setting { key: ModelKey::MobilenetV2Finetune, protocol, optimizer: runs[0].optimizer, lr: 1e-3 };
-                let ft = base.run(Phase::Finetune, &s, sizes, (sizes.finetune_epochs.unwrap_or(1), vec![], None, 0));
+                let s = Setting {
+                    key: ModelKey::MobilenetV2Finetune,
+                    protocol,
+                    optimizer: runs[0].optimizer,
+                    lr: 1e-3,
+                };
+                let ft = base.run(
+                    Phase::Finetune,
+                    &s,
+                    sizes,
+                    (sizes.finetune_epochs.unwrap_or(1), vec![], None, 0),
+                );
                 later += (1 + grid.seeds.len() as u64) * ft.cost;
             }
             total += runs.iter().map(|r| r.cost).sum::<u64>() + later;
@@ -129,7 +139,12 @@ impl Study<'_> {
                 plan.push(self.base.run(Phase::EarlyStopping, &choice.setting, sizes, es));
                 if let Some(epochs) = sizes.finetune_epochs.filter(|_| task.task == TaskKind::MobilenetV2) {
                     let s = Setting { key: ModelKey::MobilenetV2Finetune, ..choice.setting };
-                    plan.push(self.base.run(Phase::Finetune, &s, sizes, (epochs, vec![], None, self.grid.split_seed)));
+                    plan.push(self.base.run(
+                        Phase::Finetune,
+                        &s,
+                        sizes,
+                        (epochs, vec![], None, self.grid.split_seed),
+                    ));
                 }
             }
         }
@@ -148,7 +163,8 @@ impl Study<'_> {
                     keys.push(ModelKey::MobilenetV2Finetune);
                 }
                 for key in keys {
-                    let c = self.best_of(protocol, key, &[Phase::Grid, Phase::EarlyStopping, Phase::Finetune])?;
+                    let c =
+                        self.best_of(protocol, key, &[Phase::Grid, Phase::EarlyStopping, Phase::Finetune])?;
                     for &seed in &self.grid.seeds {
                         let what = (c.epochs, vec![], c.patience, seed);
                         plan.push(self.base.run(Phase::Seeds, &c.setting, &sizes, what));
@@ -159,7 +175,12 @@ impl Study<'_> {
         self.execute(plan)
     }
 
-    fn best_of(&self, protocol: crate::data::Protocol, key: ModelKey, phases: &[Phase]) -> Result<super::select::Choice> {
+    fn best_of(
+        &self,
+        protocol: crate::data::Protocol,
+        key: ModelKey,
+        phases: &[Phase],
+    ) -> Result<super::select::Choice> {
         let runs: Vec<&Finished> = self
             .finished
             .iter()
@@ -188,7 +209,11 @@ impl Study<'_> {
 
 /// The metrics of run `p`, training it unless it already finished. Returns whether it
 /// trained now.
-fn finish_run(p: &PlannedRun, out: &Path, command: &str) -> Result<(crate::run::metrics_file::MetricsFile, bool)> {
+fn finish_run(
+    p: &PlannedRun,
+    out: &Path,
+    command: &str,
+) -> Result<(crate::run::metrics_file::MetricsFile, bool)> {
     let dir = out.join(&p.name);
     if dir.join("metrics.json").exists() {
         let m = read_metrics(&dir)?;

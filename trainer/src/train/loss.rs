@@ -34,7 +34,8 @@ mod tests {
         let logits = Tensor::from_slice(&[2.0f32, -1.0, 0.5]).view([3, 1]);
         let y = Tensor::from_slice(&[1.0f32, 0.0, 0.0]);
         assert_eq!(hits(&logits, &y).int64_value(&[]), 2);
-        let expected = ((1.0 + (-2.0f64).exp()).ln() + (1.0 + (-1.0f64).exp()).ln() + (1.0 + 0.5f64.exp()).ln()) / 3.0;
+        let expected =
+            ((1.0 + (-2.0f64).exp()).ln() + (1.0 + (-1.0f64).exp()).ln() + (1.0 + 0.5f64.exp()).ln()) / 3.0;
         assert!((loss(&logits, &y).double_value(&[]) - expected).abs() < 1e-6);
 
         let logits = Tensor::from_slice(&[0.0f32, 0.0, 0.0, 5.0, 0.0, 0.0]).view([2, 3]);
