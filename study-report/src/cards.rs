@@ -25,6 +25,12 @@ struct Card {
     #[serde(default)]
     test_label_agreement: Option<f64>,
     #[serde(default)]
+    test_class_agreement: Option<f64>,
+    #[serde(default)]
+    float_test_class_accuracy: Option<f64>,
+    #[serde(default)]
+    int8_test_class_accuracy: Option<f64>,
+    #[serde(default)]
     blob_bytes: Option<usize>,
     #[serde(default)]
     split: Option<CardSplit>,
@@ -50,6 +56,11 @@ pub struct Int8Row {
     pub int8_test_auc: Option<f64>,
     /// Share of test images on which float and int8 give the same label.
     pub test_label_agreement: Option<f64>,
+    /// 3-class models: share of test images with the same class (argmax), and each model's
+    /// class accuracy.
+    pub test_class_agreement: Option<f64>,
+    pub float_test_class_accuracy: Option<f64>,
+    pub int8_test_class_accuracy: Option<f64>,
     pub test_images: Option<usize>,
     pub blob_bytes: Option<usize>,
     /// The card file, relative to nothing: just its file name.
@@ -70,6 +81,9 @@ fn row(card: Card, file: String) -> Int8Row {
         float_test_auc: card.float_test_auc,
         int8_test_auc: card.int8_test_auc,
         test_label_agreement: card.test_label_agreement,
+        test_class_agreement: card.test_class_agreement,
+        float_test_class_accuracy: card.float_test_class_accuracy,
+        int8_test_class_accuracy: card.int8_test_class_accuracy,
         test_images: card.split.map(|s| s.test_images),
         blob_bytes: card.blob_bytes,
         card: file,

@@ -11,7 +11,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::data::device::DeviceImages;
 use crate::models::mobilenet_v2::Config;
-use crate::models::transfer::BASE_GROUP;
+use crate::models::transfer::{HeadKind, BASE_GROUP};
 use crate::models::{Classifier, SeedCnn, TransferModel};
 use crate::train::fit::train_step;
 use crate::train::optimizer::{Optimizer, OptimizerKind};
@@ -33,7 +33,13 @@ impl BenchModel {
         match self {
             BenchModel::SeedCnn => Box::new(SeedCnn::new(&vs.root(), image_size, 1)),
             BenchModel::MobileNetV2 { width, trainable_blocks } => {
-                let mut m = TransferModel::new(&vs.root(), Config::shipped_base(width), 0.2, image_size);
+                let mut m = TransferModel::new(
+                    &vs.root(),
+                    Config::shipped_base(width),
+                    HeadKind::Gap,
+                    0.2,
+                    image_size,
+                );
                 m.base.set_trainable_blocks(trainable_blocks);
                 Box::new(m)
             }

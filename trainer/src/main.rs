@@ -379,13 +379,8 @@ fn main() -> Result<()> {
             for m in &r.missing {
                 eprintln!("missing: {m}");
             }
-            println!(
-                "{} runs → {}, {} and {} figure files",
-                r.finished_runs,
-                r.report_md.display(),
-                r.results_json.display(),
-                r.figures.len()
-            );
+            let (md, json) = (r.report_md.display(), r.results_json.display());
+            println!("{} runs → {md}, {json} and {} figure files", r.finished_runs, r.figures.len());
         }
         Command::Bench(a) => {
             let model = match a.model {

@@ -5,6 +5,7 @@
 
 use infer_core::{Activation, Model, Quant, Shape, Window};
 use tch::{nn::VarStore, Device, Kind, Tensor};
+use trainer::models::transfer::{Head, HeadKind, TransferModel};
 use trainer::models::SeedCnn;
 use trainer::quant::calibrate::{calibrate, Calibration};
 use trainer::quant::evaluate::pixels_to_q;
@@ -32,7 +33,10 @@ fn random_pixels(seed: u32, n: i64, side: i64) -> Tensor {
 
 /// Overwrites every variable with uniform values of the default initialisation's size.
 fn fill_deterministic(vs: &VarStore) {
-    for (i, (_, mut t)) in vs.variables().into_iter().enumerate() {
+    // By name: `variables()` is a HashMap, whose order changes from process to process.
+    let mut vars: Vec<_> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    for (i, (_, mut t)) in vars.into_iter().enumerate() {
         let fan_in: i64 = t.size().iter().skip(1).product::<i64>().max(1);
         let bound = (3.0 / fan_in as f32).sqrt();
         let v: Vec<f32> = lcg(i as u32 + 11, t.numel()).iter().map(|&x| (x - 0.5) * 2.0 * bound).collect();
@@ -190,7 +194,11 @@ fn mobilenet_v2_export_folds_bn_and_grey_input() {
     let head = tch::nn::linear(vs.root() / "head", base.feature_channels(), 1, Default::default());
     fill_deterministic_head(&head);
     let side = 67; // odd: ragged 'SAME' padding at every stride-2 layer
-    let graph = export::mobilenet_v2(&base, &head, side).unwrap();
+    let gap = Head::Gap(tch::nn::Linear {
+        ws: head.ws.shallow_clone(),
+        bs: head.bs.as_ref().map(Tensor::shallow_clone),
+    });
+    let graph = export::mobilenet_v2(&base, &gap, side).unwrap();
     let tg = TchGraph::new(&graph, Device::Cpu);
     let grey = random_pixels(9, 3, side).to_kind(Kind::Float) / 255.0;
     // The graph's input is the int8 input's real value, 1/255 below the float model's.
@@ -223,4 +231,27 @@ fn fill_deterministic_head(head: &tch::nn::Linear) {
         let mut ws = head.ws.shallow_clone();
         ws.copy_(&Tensor::from_slice(&w).view(ws.size().as_slice()));
     });
+}
+
+/// The seed's conv head (conv 32 → pool → conv 64 → pool → conv 128 → GAP → dense) exports on
+/// top of the base: the graph equals the tch model, at an odd size whose pools are ragged.
+#[test]
+fn the_seed_head_exports_on_the_feature_map() {
+    use trainer::models::mobilenet_v2::Config;
+    use trainer::models::Classifier;
+    let vs = VarStore::new(Device::Cpu);
+    let side = 200; // feature map 7×7: pools to 4×4, then 2×2
+    let m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Seed, 0.2, side);
+    let graph = export::mobilenet_v2(&m.base, &m.head, side).unwrap();
+    assert_eq!(
+        graph.layers.iter().filter(|l| matches!(l, FloatLayer::Conv { pool: Some(_), .. })).count(),
+        2
+    );
+    let tg = TchGraph::new(&graph, Device::Cpu);
+    let grey = random_pixels(12, 2, side).to_kind(Kind::Float) / 255.0;
+    let from_graph = tg.run(&(&grey * 2.0 - 1.0 - export::STEM_INPUT_OFFSET), |_, _| ()).flatten(0, -1);
+    let from_tch = tch::no_grad(|| Classifier::forward_t(&m, &grey, false)).flatten(0, -1);
+    let err = (&from_graph - &from_tch).abs().max().double_value(&[]);
+    let spread = from_tch.abs().max().double_value(&[]);
+    assert!(err < 3e-3 * spread.max(1.0), "export differs by {err} (logits up to {spread})");
 }

@@ -95,12 +95,12 @@ fn frozen_and_finetuned_runs_cache_and_reload() {
     let b035 = MobileNetV2::new(&vs.root(), Config::KERAS_0_35_BN);
     let b100 = MobileNetV2::new(&(&vs.root() / "other"), Config::IMAGENET_1_0_FOLDED.without_classifier());
     let w100 = weights("mobilenet_v2_1.0_224_imagenet_folded.safetensors");
-    let key = FeatureKey::new(&data, &b035, &w035()).unwrap();
+    let key = FeatureKey::new(&data, &b035, &w035(), false).unwrap();
     let stems = [
         key.stem(),
-        FeatureKey::new(&small, &b035, &w035()).unwrap().stem(),
-        FeatureKey::new(&data, &b100, &w035()).unwrap().stem(),
-        FeatureKey::new(&data, &b035, &w100).unwrap().stem(),
+        FeatureKey::new(&small, &b035, &w035(), false).unwrap().stem(),
+        FeatureKey::new(&data, &b100, &w035(), false).unwrap().stem(),
+        FeatureKey::new(&data, &b035, &w100, false).unwrap().stem(),
     ];
     for (i, a) in stems.iter().enumerate() {
         for b in &stems[i + 1..] {
@@ -114,7 +114,8 @@ fn frozen_and_finetuned_runs_cache_and_reload() {
     assert_eq!((cfg.width, cfg.image_size), (0.35, SIZE));
     let RunModel::Transfer(tm) = &model else { panic!("not a transfer model") };
     let (cached, fx3) =
-        load_or_extract(&data, &tm.base, &w035(), &tmp.path().join("cache"), Device::Cpu, 16).unwrap();
+        load_or_extract(&data, &tm.base, &w035(), (&tmp.path().join("cache"), false), Device::Cpu, 16)
+            .unwrap();
     assert!(fx3.from_cache);
     let n = 8;
     let px: Vec<u8> = (0..n).flat_map(|i| data.image(i).to_vec()).collect();

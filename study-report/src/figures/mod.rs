@@ -4,7 +4,7 @@
 
 mod confusion;
 mod curves;
-mod font;
+pub mod font;
 mod grid_heat;
 mod heat;
 mod pr;

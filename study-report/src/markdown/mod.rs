@@ -54,6 +54,16 @@ fn int8_section(r: &Results) -> String {
             c.blob_bytes.map_or("—".into(), |b| b.to_string())
         );
     }
+    for c in r.int8.iter().filter(|c| c.test_class_agreement.is_some()) {
+        let _ = writeln!(
+            s,
+            "\n`{}` (3 classes): float class accuracy {}, int8 {}; the same class on {} of test images.",
+            c.name,
+            opt_pct(c.float_test_class_accuracy),
+            opt_pct(c.int8_test_class_accuracy),
+            opt_pct(c.test_class_agreement)
+        );
+    }
     s += "\nThe cards describe the shipped blobs in `models/`, trained outside this study (each names its \
           `source_run`); their test splits are those of their own protocol.\n\n";
     s

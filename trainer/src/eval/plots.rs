@@ -15,6 +15,8 @@ const VAL: RGBColor = RGBColor(255, 127, 14);
 
 /// `curves.svg`: loss (left) and accuracy (right) against epoch.
 pub fn convergence(history: &[EpochRecord], title: &str, path: &Path) -> Result<()> {
+    // Text is measured with a registered font (plotters' ab_glyph, shared with the report).
+    study_report::figures::font::register();
     let root = SVGBackend::new(path, (1100, 450)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_err)?;
     let root = root.titled(title, ("sans-serif", 18)).map_err(plot_err)?;
@@ -72,6 +74,7 @@ pub fn pr_curve(
     title: &str,
     path: &Path,
 ) -> Result<()> {
+    study_report::figures::font::register();
     let root = SVGBackend::new(path, (900, 650)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_err)?;
     let all = val.iter().chain(test);

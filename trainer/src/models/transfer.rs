@@ -1,5 +1,6 @@
-//! The transfer model: an ImageNet MobileNetV2 base → global average pool → dropout → dense
-//! (one logit; sigmoid gives p(pneumonia)).
+//! The transfer model: an ImageNet MobileNetV2 base and a head giving one logit (sigmoid gives
+//! p(pneumonia)): global average pool → dropout → dense ([`Head::Gap`]), or the seed report's
+//! conv head on the feature map ([`Head::Seed`], see [`seed_head`]).
 //!
 //! Var-store layout (the keys of a run's `model.safetensors`): the base under `base.` with
 //! torchvision names (`base.features.0.0.weight`, `base.features.3.conv.1.1.running_var`, …)
@@ -8,10 +9,12 @@
 //! batch `[N, 1, H, W]` in [0, 1] that every model of this crate takes; [`grey_to_input`]
 //! maps it to the base's `[N, 3, H, W]` in [-1, 1].
 //!
-//! Frozen mode trains only the head, on pooled features computed once per image set
-//! ([`features`]): [`FeatureHead`] is the same head seen as a classifier of those features.
+//! Frozen mode trains only the head, on features computed once per image set ([`features`]:
+//! pooled for the GAP head, whole maps for the seed head): [`FeatureHead`] is the same head
+//! seen as a classifier of those features.
 
 pub mod features;
+pub mod seed_head;
 
 use std::path::Path;
 
@@ -20,17 +23,64 @@ use tch::Tensor;
 
 use super::mobilenet_v2::{grey_to_input, Config, MobileNetV2};
 use super::weights::WeightsError;
+use seed_head::SeedHead;
 
 /// Var-store group of the base's variables (the head is in group 0).
 pub const BASE_GROUP: usize = 1;
+
+/// Which head sits on the base (`--head`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum HeadKind {
+    /// Global average pool → dropout → dense (Keras' usual transfer head).
+    #[default]
+    Gap,
+    /// The seed's conv 32 → pool → conv 64 → pool → conv 128 → GAP → dropout 0.1 → dense.
+    Seed,
+}
+
+#[derive(Debug)]
+pub enum Head {
+    /// `head`: pooled features `[N, C]` → one logit.
+    Gap(nn::Linear),
+    /// `head.conv1..3`, `head.dense`: feature map `[N, C, h, w]` → one logit.
+    Seed(SeedHead),
+}
+
+impl Head {
+    fn new(p: &nn::Path, kind: HeadKind, channels: i64) -> Head {
+        match kind {
+            HeadKind::Gap => Head::Gap(nn::linear(p, channels, 1, Default::default())),
+            HeadKind::Seed => Head::Seed(SeedHead::new(p, channels)),
+        }
+    }
+
+    pub fn kind(&self) -> HeadKind {
+        match self {
+            Head::Gap(_) => HeadKind::Gap,
+            Head::Seed(_) => HeadKind::Seed,
+        }
+    }
+
+    fn parameters(&self) -> Vec<Tensor> {
+        match self {
+            Head::Gap(l) => {
+                std::iter::once(l.ws.shallow_clone()).chain(l.bs.iter().map(Tensor::shallow_clone)).collect()
+            }
+            Head::Seed(h) => h.parameters(),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct TransferModel {
     /// The pretrained MobileNetV2 without its ImageNet classifier (under `base.`).
     pub base: MobileNetV2,
-    /// `head`: pooled features `[N, C]` → one logit.
-    pub head: nn::Linear,
-    /// Dropout on the pooled features, in training only.
+    pub head: Head,
+    /// Dropout on the pooled features of the GAP head, in training only (the seed head has
+    /// its own 0.1).
     pub dropout: f64,
     /// Side of the square input the model was trained at.
     pub image_size: i64,
@@ -38,9 +88,15 @@ pub struct TransferModel {
 
 impl TransferModel {
     /// A base of `config` (its classifier dropped) with fresh weights, and a fresh head.
-    pub fn new(root: &nn::Path, config: Config, dropout: f64, image_size: i64) -> TransferModel {
+    pub fn new(
+        root: &nn::Path,
+        config: Config,
+        head: HeadKind,
+        dropout: f64,
+        image_size: i64,
+    ) -> TransferModel {
         let base = MobileNetV2::new(&(&root.set_group(BASE_GROUP) / "base"), config.without_classifier());
-        let head = nn::linear(root / "head", base.feature_channels(), 1, Default::default());
+        let head = Head::new(&(root / "head"), head, base.feature_channels());
         TransferModel { base, head, dropout, image_size }
     }
 
@@ -49,33 +105,40 @@ impl TransferModel {
     pub fn pretrained(
         root: &nn::Path,
         weights: &Path,
-        dropout: f64,
+        (head, dropout): (HeadKind, f64),
         image_size: i64,
     ) -> Result<TransferModel, WeightsError> {
         let config = Config::detect(weights)?.without_classifier();
         let base = MobileNetV2::load(&(&root.set_group(BASE_GROUP) / "base"), config, weights)?;
-        let head = nn::linear(root / "head", base.feature_channels(), 1, Default::default());
+        let head = Head::new(&(root / "head"), head, base.feature_channels());
         Ok(TransferModel { base, head, dropout, image_size })
     }
 
-    /// Logits `[N, 1]` from pooled features `[N, C]`.
+    /// Logits `[N, 1]` from the base's features: pooled `[N, C]` for the GAP head, the map
+    /// `[N, C, h, w]` for the seed head.
     pub fn head_t(&self, features: &Tensor, train: bool) -> Tensor {
-        features.dropout(self.dropout, train).apply(&self.head)
+        match &self.head {
+            Head::Gap(l) => features.dropout(self.dropout, train).apply(l),
+            Head::Seed(h) => h.forward_t(features, train),
+        }
     }
 
     /// Logits `[N, 1]` from grey images `[N, 1, H, W]` in [0, 1].
     pub fn forward_t(&self, grey: &Tensor, train: bool) -> Tensor {
-        self.head_t(&self.base.pooled_features_t(&grey_to_input(grey), train), train)
+        let x = grey_to_input(grey);
+        let features = match self.head {
+            Head::Gap(_) => self.base.pooled_features_t(&x, train),
+            Head::Seed(_) => self.base.forward_features_t(&x, train),
+        };
+        self.head_t(&features, train)
     }
 
     /// `(all, trainable)` parameter counts (running statistics excluded): frozen base
     /// parameters do not require gradients.
     pub fn parameter_counts(&self) -> (i64, i64) {
         let (frozen, trainable) = self.base.frozen_and_trainable();
-        let head =
-            [self.head.ws.shallow_clone()].into_iter().chain(self.head.bs.iter().map(Tensor::shallow_clone));
         let count = |ts: &[Tensor]| ts.iter().map(|t| t.numel() as i64).sum::<i64>();
-        let head: Vec<Tensor> = head.collect();
+        let head = self.head.parameters();
         let (f, t, h) = (count(&frozen), count(&trainable), count(&head));
         (f + t + h, t + h)
     }
@@ -94,7 +157,7 @@ mod tests {
     #[test]
     fn names_groups_and_shapes() {
         let vs = VarStore::new(Device::Cpu);
-        let mut m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, 0.2, 64);
+        let mut m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Gap, 0.2, 64);
         let vars = vs.variables();
         assert!(vars.contains_key("base.features.0.0.weight"));
         assert!(vars.contains_key("base.features.18.1.running_var"));
@@ -124,11 +187,29 @@ mod tests {
     #[test]
     fn full_forward_equals_head_of_pooled_features() {
         let vs = VarStore::new(Device::Cpu);
-        let m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, 0.5, 64);
+        let m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Gap, 0.5, 64);
         let x = Tensor::rand([4, 1, 64, 64], (Kind::Float, Device::Cpu));
         let full = Classifier::forward_t(&m, &x, false);
         let features = m.base.pooled_features(&grey_to_input(&x));
         let head = FeatureHead(&m).forward_t(&features, false);
         assert!(full.allclose(&head, 1e-5, 1e-5, false));
+    }
+
+    #[test]
+    fn the_seed_head_runs_on_the_feature_map_with_the_seeds_parameter_count() {
+        let vs = VarStore::new(Device::Cpu);
+        let mut m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Seed, 0.2, 180);
+        m.base.set_trainable_blocks(0);
+        // The seed's head on 1,280 channels: 368,672 + 18,496 + 73,856 + 129 = 461,153.
+        assert_eq!(m.parameter_counts().1, 461_153);
+        assert!(vs.variables().contains_key("head.conv3.weight"));
+        let x = Tensor::rand([2, 1, 96, 96], (Kind::Float, Device::Cpu));
+        let map = tch::no_grad(|| m.base.forward_features_t(&grey_to_input(&x), false));
+        assert_eq!(map.size(), vec![2, 1280, 3, 3]);
+        assert_eq!(features::feature_map_side(96), 3);
+        assert_eq!(features::feature_map_side(180), 6);
+        let full = Classifier::forward_t(&m, &x, false);
+        assert!(full.allclose(&FeatureHead(&m).forward_t(&map, false), 1e-5, 1e-5, false));
+        assert_eq!(full.size(), vec![2, 1]);
     }
 }

@@ -9,6 +9,7 @@ use tch::{nn, Kind, Tensor};
 
 use super::graph::{FloatGraph, FloatLayer};
 use crate::models::mobilenet_v2::{ConvUnit, MobileNetV2, Norm};
+use crate::models::transfer::Head;
 use crate::models::SeedCnn;
 
 /// A float tensor's values in row-major order.
@@ -148,14 +149,14 @@ fn conv_unit(unit: &ConvUnit, norm: Norm, h: u16, w: u16, stem_offset: Option<f6
     })
 }
 
-/// MobileNetV2 base (BN folded, grey input) → global average pool → `head` (dense to
-/// `head.ws.size()[0]` logits). Dropout is the identity at inference.
+/// MobileNetV2 base (BN folded, grey input) → `head` (global average pool → dense, or the
+/// seed's conv head). Dropout is the identity at inference.
 ///
 /// The float model sees `2·pixel/255 − 1` on three identical channels; the int8 input is
 /// `q = pixel − 128` with scale 2/255, i.e. `(pixel − 128)·2/255 = float input − 1/255`, with
 /// the same zero-valued 'SAME' padding as the float model. The stem's bias absorbs the
 /// 1/255 (see [`conv_unit`]), so only stem outputs that touch the bottom/right padding differ.
-pub fn mobilenet_v2(base: &MobileNetV2, head: &nn::Linear, image_size: i64) -> Result<FloatGraph> {
+pub fn mobilenet_v2(base: &MobileNetV2, head: &Head, image_size: i64) -> Result<FloatGraph> {
     let size = u16::try_from(image_size)?;
     let norm = base.config.norm;
     let mut layers = Vec::new();
@@ -180,13 +181,7 @@ pub fn mobilenet_v2(base: &MobileNetV2, head: &nn::Linear, image_size: i64) -> R
         }
     }
     push(conv_unit(&base.last, norm, h, w, None)?, &mut layers, &mut h, &mut w);
-    layers.push(FloatLayer::GlobalAvgPool);
-    layers.push(FloatLayer::Dense {
-        out_features: head.ws.size()[0] as usize,
-        weights: to_vec(&head.ws),
-        bias: to_vec(head.bs.as_ref().ok_or_else(|| anyhow::anyhow!("the head has no bias"))?),
-        activation: Activation::None,
-    });
+    layers.extend(head_layers(head, h, w)?);
     Ok(FloatGraph {
         input: Shape { h: size, w: size, c: 1 },
         input_quant: Quant { scale: 2.0 / 255.0, zero_point: 0 },
@@ -194,4 +189,41 @@ pub fn mobilenet_v2(base: &MobileNetV2, head: &nn::Linear, image_size: i64) -> R
         layers,
         classes: vec!["normal".into(), "pneumonia".into()],
     })
+}
+
+/// A dense layer from a tch linear layer (`[out, in]` weights, as the engine stores them).
+fn dense(l: &nn::Linear) -> Result<FloatLayer> {
+    Ok(FloatLayer::Dense {
+        out_features: l.ws.size()[0] as usize,
+        weights: to_vec(&l.ws),
+        bias: to_vec(l.bs.as_ref().ok_or_else(|| anyhow::anyhow!("the dense layer has no bias"))?),
+        activation: Activation::None,
+    })
+}
+
+/// The head's layers on an `h`×`w` feature map.
+fn head_layers(head: &Head, mut h: u16, mut w: u16) -> Result<Vec<FloatLayer>> {
+    let mut layers = Vec::new();
+    if let Head::Seed(seed) = head {
+        for (i, conv) in seed.convs.iter().enumerate() {
+            let window = Window::same(3, 1, h, w);
+            // Pools after the first two convs only (the third feeds the average pool).
+            let pool = (i + 1 < seed.convs.len()).then(|| Window::same(2, 2, window.out_h, window.out_w));
+            (h, w) = pool.map_or((window.out_h, window.out_w), |p| (p.out_h, p.out_w));
+            layers.push(FloatLayer::Conv {
+                out_channels: conv.ws.size()[0] as usize,
+                window,
+                weights: oihw_to_ohwi(&conv.ws),
+                bias: to_vec(conv.bs.as_ref().ok_or_else(|| anyhow::anyhow!("a head conv has no bias"))?),
+                activation: Activation::Relu,
+                pool,
+            });
+        }
+    }
+    layers.push(FloatLayer::GlobalAvgPool);
+    layers.push(match head {
+        Head::Gap(l) => dense(l)?,
+        Head::Seed(seed) => dense(&seed.dense)?,
+    });
+    Ok(layers)
 }

@@ -16,6 +16,7 @@ use crate::eval::predict::Predictions;
 use crate::eval::{measure, print_report, val_score, EvalReport};
 use crate::models::mobilenet_v2::Config;
 use crate::models::transfer::features::{self, FeatureExtraction};
+use crate::models::transfer::HeadKind;
 use crate::models::{Classifier, FeatureHead, SeedCnn, TransferModel};
 use crate::train::config::{ModelKind, TransferMode};
 use crate::train::{checkpoint, fit, FitOutcome, TrainConfig};
@@ -172,13 +173,20 @@ fn train_transfer(
     device: Device,
 ) -> Result<Trained> {
     let weights = cfg.weights_path()?;
-    let mut model = TransferModel::pretrained(&vs.root(), &weights, cfg.head_dropout, cfg.image_size as i64)?;
+    let head = (cfg.head, cfg.head_dropout);
+    let mut model = TransferModel::pretrained(&vs.root(), &weights, head, cfg.image_size as i64)?;
     let (outcome, measured, milestones, features) = match cfg.mode {
         TransferMode::Frozen => {
             let batch = cfg.eval_batch_size();
             model.base.set_trainable_blocks(0);
-            let (all, extraction) =
-                features::load_or_extract(&p.data, &model.base, &weights, &cfg.cache_dir, device, batch)?;
+            let (all, extraction) = features::load_or_extract(
+                &p.data,
+                &model.base,
+                &weights,
+                (&cfg.cache_dir, cfg.head == HeadKind::Seed),
+                device,
+                batch,
+            )?;
             let head = FeatureHead(&model);
             let train = DeviceFeatures::new(&all, &p.data, &p.split.train);
             let val = DeviceFeatures::new(&all, &p.data, &p.split.val);

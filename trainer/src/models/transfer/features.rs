@@ -1,5 +1,6 @@
-//! Frozen-mode feature cache: the base's pooled features of every usable image, computed
-//! once (batched, no autograd) and stored under the cache folder.
+//! Frozen-mode feature cache: the base's features of every usable image — pooled `[C]` for the
+//! GAP head, or the whole map `[C, s, s]` for the seed's conv head — computed once (batched,
+//! no autograd) and stored under the cache folder.
 //!
 //! The key is the image size, the width, the SHA-256 of the weights file and a SHA-256 over
 //! every usable image's SHA-256 in order; all of them go into the file name and into a
@@ -35,11 +36,15 @@ pub struct FeatureKey {
     pub images_sha256: String,
     pub images: usize,
     pub channels: i64,
+    /// 0: pooled features `[C]` per image; else the side of the cached feature map.
+    #[serde(default)]
+    pub map_side: i64,
 }
 
 impl FeatureKey {
-    /// The key of `base` (loaded from `weights`) over `data`.
-    pub fn new(data: &Dataset, base: &MobileNetV2, weights: &Path) -> Result<FeatureKey> {
+    /// The key of `base` (loaded from `weights`) over `data`; `map`: whole feature maps
+    /// rather than pooled features.
+    pub fn new(data: &Dataset, base: &MobileNetV2, weights: &Path, map: bool) -> Result<FeatureKey> {
         let mut h = Sha256::new();
         for r in &data.records {
             h.update(r.sha256);
@@ -51,13 +56,28 @@ impl FeatureKey {
             images_sha256: hex(&h.finalize()),
             images: data.records.len(),
             channels: base.feature_channels(),
+            map_side: if map { feature_map_side(i64::from(data.size)) } else { 0 },
         })
+    }
+
+    /// Values cached per image.
+    fn per_image(&self) -> usize {
+        (self.channels * self.map_side.max(1) * self.map_side.max(1)) as usize
+    }
+
+    /// The shape of the cached tensor.
+    fn shape(&self) -> Vec<i64> {
+        match self.map_side {
+            0 => vec![self.images as i64, self.channels],
+            s => vec![self.images as i64, self.channels, s, s],
+        }
     }
 
     /// File stem: every part of the key, hashes shortened (the sidecar holds them in full).
     pub fn stem(&self) -> String {
+        let map = if self.map_side > 0 { format!("-map{}", self.map_side) } else { String::new() };
         format!(
-            "features-mnv2-w{}-{}px-weights{}-images{}",
+            "features-mnv2-w{}-{}px{map}-weights{}-images{}",
             self.width,
             self.image_size,
             &self.weights_sha256[..16],
@@ -108,18 +128,24 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex(&h.finalize()))
 }
 
-/// Pooled features `[n, C]` (f32, on `device`) of every image of `data`, in order: from the
-/// cache in `cache_dir` when its key matches, else computed in batches of `batch` and cached.
+/// Side of MobileNetV2's feature map for an `input`-pixel image: five stride-2 'same' convs.
+pub fn feature_map_side(input: i64) -> i64 {
+    (0..5).fold(input, |s, _| (s + 1) / 2)
+}
+
+/// Pooled features `[n, C]` (or, with `map`, feature maps `[n, C, s, s]`; f32, on `device`)
+/// of every image of `data`, in order: from the cache in `cache_dir` when its key matches,
+/// else computed in batches of `batch` and cached.
 pub fn load_or_extract(
     data: &Dataset,
     base: &MobileNetV2,
     weights: &Path,
-    cache_dir: &Path,
+    (cache_dir, map): (&Path, bool),
     device: Device,
     batch: usize,
 ) -> Result<(Tensor, FeatureExtraction)> {
     let started = Instant::now();
-    let key = FeatureKey::new(data, base, weights)?;
+    let key = FeatureKey::new(data, base, weights, map)?;
     let bin = cache_dir.join(format!("{}.f32", key.stem()));
     let json = cache_dir.join(format!("{}.json", key.stem()));
     let report = |from_cache, side: &Sidecar| FeatureExtraction {
@@ -146,7 +172,7 @@ pub fn load_or_extract(
         return Ok((features.to_device(device), r));
     }
     let t = Instant::now();
-    let features = extract(data, base, device, batch);
+    let features = extract(data, base, device, batch, map);
     let seconds = t.elapsed().as_secs_f64();
     let side = Sidecar {
         key: key.clone(),
@@ -186,18 +212,19 @@ fn try_load(key: &FeatureKey, bin: &Path, json: &Path) -> Option<(Tensor, Sideca
         return None;
     }
     let bytes = std::fs::read(bin).ok()?;
-    let n = key.images * key.channels as usize;
+    let n = key.images * key.per_image();
     if bytes.len() != MAGIC.len() + 4 * n || &bytes[..MAGIC.len()] != MAGIC {
         eprintln!("warning: feature cache {} is damaged; recomputing", bin.display());
         return None;
     }
     let values: Vec<f32> =
         bytes[MAGIC.len()..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    Some((Tensor::from_slice(&values).view([key.images as i64, key.channels]), side))
+    Some((Tensor::from_slice(&values).view(key.shape().as_slice()), side))
 }
 
-/// Pooled features of every image of `data`, in eval mode and without autograd.
-fn extract(data: &Dataset, base: &MobileNetV2, device: Device, batch: usize) -> Tensor {
+/// Pooled features (or feature maps) of every image of `data`, in eval mode and without
+/// autograd.
+fn extract(data: &Dataset, base: &MobileNetV2, device: Device, batch: usize, map: bool) -> Tensor {
     let n = data.records.len();
     let side = data.size as i64;
     let per = (data.size * data.size) as usize;
@@ -211,7 +238,12 @@ fn extract(data: &Dataset, base: &MobileNetV2, device: Device, batch: usize) -> 
         let x =
             Tensor::from_slice(px).view([len as i64, 1, side, side]).to_device(device).to_kind(Kind::Float)
                 / 255.0;
-        parts.push(base.pooled_features(&grey_to_input(&x)));
+        let input = grey_to_input(&x);
+        parts.push(if map {
+            tch::no_grad(|| base.forward_features_t(&input, false))
+        } else {
+            base.pooled_features(&input)
+        });
         start += len;
         bar.inc(len as u64);
     }

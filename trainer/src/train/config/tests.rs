@@ -1,0 +1,69 @@
+//! Tests of the training configuration: defaults, config files, command-line overlay.
+
+use super::*;
+
+fn command_line(args: &[&str], file: Option<&Path>) -> Result<TrainConfig> {
+    let cmd = TrainConfig::augment_args(clap::Command::new("train"));
+    let matches = cmd.try_get_matches_from(std::iter::once("train").chain(args.iter().copied()))?;
+    TrainConfig::from_command_line(TrainConfig::from_arg_matches(&matches)?, file, &matches)
+}
+
+#[test]
+fn typed_options_win_over_the_file_and_defaults_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.json");
+    std::fs::write(&file, r#"{"lr": 0.001, "epochs": 3, "model": "mobilenet_v2"}"#).unwrap();
+    let c = command_line(&["--epochs", "7", "--cpu"], Some(&file)).unwrap();
+    assert_eq!((c.lr, c.epochs, c.cpu, c.batch_size), (0.001, 7, true, 20));
+    assert_eq!(c.image_size, 224, "mobilenet_v2 defaults to its base's size");
+    let c = command_line(&["--model", "mobilenet_v2", "--image-size", "96"], None).unwrap();
+    assert_eq!(c.image_size, 96);
+    assert_eq!(command_line(&[], None).unwrap().image_size, 180);
+    std::fs::write(&file, r#"{"lr": 0.001, "typo": 1}"#).unwrap();
+    let err = command_line(&[], Some(&file)).unwrap_err();
+    assert!(format!("{err:#}").contains("c.json"), "{err:#}");
+    std::fs::write(&file, "[1, 2]").unwrap();
+    assert!(command_line(&[], Some(&file)).unwrap_err().to_string().contains("one JSON object"));
+}
+
+#[test]
+fn defaults_are_the_seed_settings() {
+    let c = TrainConfig::default();
+    assert_eq!(
+        (c.optimizer, c.lr, c.epochs, c.batch_size, c.image_size),
+        (OptimizerKind::Adagrad, 0.01, 10, 20, 180)
+    );
+    assert_eq!(c.data, PathBuf::from("../shared/data/chest_xray"));
+    assert_eq!((c.patience, c.weights.as_deref()), (None, None));
+}
+
+#[test]
+fn old_configs_load_with_seed_cnn_defaults() {
+    let c: TrainConfig = serde_json::from_str(r#"{"lr": 0.001, "image_size": 128}"#).unwrap();
+    assert_eq!(c.model, ModelKind::SeedCnn);
+    assert!(c.lr_group_factors().is_empty());
+    assert!(c.run_name().starts_with("seed_cnn-pooled-adagrad-lr0.001"));
+    c.validate().unwrap();
+}
+
+#[test]
+fn transfer_settings_name_the_run_and_pick_weights() {
+    let mut c: TrainConfig =
+        serde_json::from_str(r#"{"model": "mobilenet_v2", "width": 0.35, "mode": "finetune"}"#).unwrap();
+    assert_eq!(c.lr_group_factors(), vec![(BASE_GROUP, 0.1)]);
+    assert!(c.run_name().starts_with("mobilenet_v2-w0.35-finetune4-blr0.1-pooled-"), "{}", c.run_name());
+    assert!(c.weights_path().unwrap().ends_with("mobilenet_v2_0.35_224_imagenet_no_top_bn.safetensors"));
+    c.mode = TransferMode::Frozen;
+    assert!(c.lr_group_factors().is_empty());
+    assert!(c.run_name().starts_with("mobilenet_v2-w0.35-frozen-pooled-"));
+    c.width = 0.5;
+    assert!(c.weights_path().unwrap_err().to_string().contains("--weights"));
+    c.width = 0.3;
+    assert!(c.validate().is_err());
+    c.width = 1.0;
+    c.mode = TransferMode::Finetune;
+    c.trainable_blocks = 0;
+    assert!(c.validate().is_err());
+    let back: TrainConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    assert_eq!((back.model, back.mode, back.width), (c.model, c.mode, c.width));
+}
