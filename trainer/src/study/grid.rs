@@ -9,6 +9,7 @@ use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Protocol;
+use crate::models::transfer::HeadKind;
 use crate::train::OptimizerKind;
 
 /// The three tasks of the seed report's study.
@@ -62,6 +63,9 @@ pub struct Sizes {
     /// MobileNetV2 only: features of the base that fine-tuning trains, from the top.
     #[serde(default)]
     pub trainable_blocks: Option<usize>,
+    /// MobileNetV2 only: `gap` (default) or `seed`, the seed report's conv head.
+    #[serde(default)]
+    pub head: Option<HeadKind>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -173,6 +177,12 @@ mod tests {
         assert_eq!(cnn.full.image_size, 180);
         let lrs: usize = cnn.grid.iter().map(|r| r.lr.len()).sum();
         assert_eq!(lrs, 10, "the seed's CNN grid has ten optimizer × lr settings");
+        let mnv2 = &g.tasks[1];
+        assert_eq!(
+            (mnv2.full.head, mnv2.full.image_size),
+            (Some(HeadKind::Seed), 180),
+            "the seed's transfer setting"
+        );
     }
 
     #[test]

@@ -103,6 +103,7 @@ impl Base {
         };
         c.width = sizes.width.unwrap_or(c.width);
         c.trainable_blocks = sizes.trainable_blocks.unwrap_or(c.trainable_blocks);
+        c.head = sizes.head.unwrap_or(c.head);
         let protocol = format!("{:?}", s.protocol).to_lowercase();
         let patience_tag = patience.map(|p| format!("-p{p}")).unwrap_or_default();
         let name = format!(
