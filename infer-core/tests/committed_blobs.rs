@@ -77,12 +77,16 @@ fn run_u8_equals_run_on_shifted_pixels_for_every_committed_blob() {
     }
 }
 
+/// Blobs committed later (e.g. the 3-class CNN) have no pre-refactor record; the bit-exact
+/// test in `tests/` checks every blob against the integer reference instead.
 #[test]
 fn committed_blobs_keep_their_outputs() {
     let blobs = blobs();
-    assert_eq!(blobs.len(), RECORDED.len());
-    for ((name, blob), (want_name, want)) in blobs.iter().zip(RECORDED) {
-        assert_eq!(name, want_name);
+    for (want_name, want) in RECORDED {
+        let (name, blob) = blobs
+            .iter()
+            .find(|(n, _)| n == want_name)
+            .unwrap_or_else(|| panic!("{want_name} is no longer in models/"));
         let model = Model::from_bytes(blob).unwrap();
         let got: Vec<i8> = both_entry_points(&model).into_iter().flat_map(|(_, by_i8)| by_i8).collect();
         assert_eq!(got, want, "{name}");
