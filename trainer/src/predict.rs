@@ -11,7 +11,7 @@ use serde::Serialize;
 use tch::{Device, Tensor};
 
 use crate::data::decode::decode_grey_square;
-use crate::eval::classes::CLASS_LABELS;
+use crate::eval::classes::{argmax, CLASS_LABELS};
 use crate::quant::card::{card_path_for, read_card};
 use crate::quant::FloatModel;
 
@@ -132,7 +132,7 @@ fn classify(c: &mut Classifier<'_>, file: &Path) -> Prediction {
     match result {
         Ok(s) => {
             let index = match s.classes {
-                Some(p) => (1..3).fold(0, |best, i| if p[i] > p[best] { i } else { best }),
+                Some(p) => argmax(&p),
                 None => usize::from(s.pneumonia >= c.threshold),
             };
             Prediction {

@@ -11,6 +11,20 @@ use trainer::quant::pipeline::{quantize_run, quantize_run_with, QuantizeOptions}
 use trainer::quant::reference;
 use trainer::run::train_run;
 
+/// Quantizes the run "tiny" under `tmp` into `tmp/models` (min/max on 64 images, CPU).
+fn tiny_quantize_options(tmp: &std::path::Path) -> QuantizeOptions {
+    QuantizeOptions {
+        run: tmp.join("runs/tiny"),
+        out_dir: tmp.join("models"),
+        name: None,
+        calibration: Calibration::MinMax,
+        calibration_images: 64,
+        data: None,
+        cpu: true,
+        bias_correction: true,
+    }
+}
+
 #[test]
 fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_card() {
     let tmp = tempfile::tempdir().unwrap();
@@ -19,16 +33,7 @@ fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_car
     let cfg = common::tiny_run_config(tmp.path(), 2);
     train_run(&cfg, "test").unwrap();
     let out = tmp.path().join("models");
-    let opts = QuantizeOptions {
-        run: tmp.path().join("runs/tiny"),
-        out_dir: out.clone(),
-        name: None,
-        calibration: Calibration::MinMax,
-        calibration_images: 64,
-        data: None,
-        cpu: true,
-        bias_correction: true,
-    };
+    let opts = tiny_quantize_options(tmp.path());
 
     // A reference off by one in the last output byte of every image.
     let wrong = |m: &Model<'_>, x: &[i8]| {
@@ -82,16 +87,7 @@ fn a_three_class_model_quantizes_with_classes_kept() {
     let metrics = train_run(&cfg, "test").unwrap();
     let classes = metrics.evaluation.classes.as_ref().expect("a 3-class run reports its classes");
     assert!(classes.test.accuracy > 0.8, "{classes:?}");
-    let opts = QuantizeOptions {
-        run: tmp.path().join("runs/tiny"),
-        out_dir: tmp.path().join("models"),
-        name: None,
-        calibration: Calibration::MinMax,
-        calibration_images: 64,
-        data: None,
-        cpu: true,
-        bias_correction: true,
-    };
+    let opts = tiny_quantize_options(tmp.path());
     let card = quantize_run(&opts, "test").unwrap();
     assert_eq!(card.classes, ["normal", "bacterial", "viral"]);
     assert_eq!(card.test_bit_exact, card.split.test_images);

@@ -39,7 +39,7 @@ pub struct ClassReport {
 }
 
 /// Index of the largest probability; the first on a tie.
-pub fn argmax(p: &[f32; 3]) -> usize {
+pub fn argmax<T: PartialOrd>(p: &[T; 3]) -> usize {
     (1..3).fold(0, |best, i| if p[i] > p[best] { i } else { best })
 }
 

@@ -52,13 +52,20 @@ pub fn predict(net: &dyn Classifier, images: &dyn Samples, batch_size: usize) ->
     }
     let soft = to_vec(&logits.softmax(1, Kind::Float));
     let class_probs: Vec<[f32; 3]> = soft.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
-    let classes: Vec<u8> = labels.iter().map(|&y| y as u8).collect();
-    Predictions {
-        probs: class_probs.iter().map(|c| c[1] + c[2]).collect(),
-        labels: classes.iter().map(|&c| c != 0).collect(),
-        loss,
-        class_probs,
-        classes,
+    Predictions::from_classes(class_probs, labels.iter().map(|&y| y as u8).collect(), loss)
+}
+
+impl Predictions {
+    /// A 3-class network's predictions: p(pneumonia) = p(bacterial) + p(viral), and the binary
+    /// label is "not normal".
+    pub fn from_classes(class_probs: Vec<[f32; 3]>, classes: Vec<u8>, loss: f64) -> Predictions {
+        Predictions {
+            probs: class_probs.iter().map(|c| c[1] + c[2]).collect(),
+            labels: classes.iter().map(|&c| c != 0).collect(),
+            loss,
+            class_probs,
+            classes,
+        }
     }
 }
 

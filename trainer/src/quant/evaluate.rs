@@ -133,13 +133,7 @@ fn to_class_predictions(
         .map(|(p, &c)| -f64::from(p[usize::from(c)]).max(1e-7).ln())
         .sum::<f64>()
         / classes.len().max(1) as f64;
-    Predictions {
-        probs: class_probs.iter().map(|c| c[1] + c[2]).collect(),
-        labels: classes.iter().map(|&c| c != 0).collect(),
-        loss,
-        class_probs,
-        classes,
-    }
+    Predictions::from_classes(class_probs, classes, loss)
 }
 
 /// 3-class models: share of images on which two models give the same argmax class.
