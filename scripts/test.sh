@@ -11,7 +11,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 if rustc --print sysroot | xargs -I{} test -d {}/lib/rustlib/thumbv7em-none-eabihf; then
   cargo build -p infer-core --target thumbv7em-none-eabihf --release
   # Own target folder, as the firmware test uses, so the firmware is built once.
-  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/firmware" \
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/firmware-seed_cnn" \
     cargo clippy -p firmware-demo --release --target thumbv7em-none-eabihf -- -D warnings
 else
   echo "Cortex-M builds skipped: the thumbv7em-none-eabihf target is not installed"

@@ -9,6 +9,45 @@ pub mod qemu;
 
 use std::path::{Path, PathBuf};
 
+/// The models the tests and the report build the firmware with (`FIRMWARE_MODEL`; the first is
+/// `build.rs`'s default): the seed CNN and MobileNetV2-0.35, both from the pooled protocol.
+pub const MODELS: [&str; 2] = [
+    "seed_cnn-pooled-adam-lr0.0001-e10-b20-128px-s42",
+    "mobilenet_v2-w0.35-frozen-pooled-adam-lr0.001-e30-b32-224px-s42",
+];
+
+/// What the host knows of a model the firmware embeds: its blob and card in `models/`.
+pub struct Embedded {
+    pub name: String,
+    pub blob: Vec<u8>,
+    /// The card's decision threshold.
+    pub threshold: f32,
+    /// Side of the square grey input.
+    pub side: usize,
+}
+
+impl Embedded {
+    pub fn load(name: &str) -> Result<Embedded, String> {
+        let models = workspace_root().join("models");
+        let read = |p: PathBuf| std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+        let blob = read(models.join(format!("{name}.int8.postcard")))?;
+        let card: serde_json::Value = serde_json::from_slice(&read(models.join(format!("{name}.json")))?)
+            .map_err(|e| format!("{name}.json: {e}"))?;
+        let threshold = card["threshold"].as_f64().ok_or(format!("{name}.json: no threshold"))? as f32;
+        let side = usize::from(infer_core::Model::from_bytes(&blob).map_err(|e| format!("{name}: {e}"))?.input_shape().h);
+        Ok(Embedded { name: name.to_string(), blob, threshold, side })
+    }
+
+    pub fn model(&self) -> infer_core::Model<'_> {
+        infer_core::Model::from_bytes(&self.blob).expect("loaded once in Embedded::load")
+    }
+
+    /// The model's family, the first part of its name (`seed_cnn`, `mobilenet_v2`).
+    pub fn family(&self) -> &str {
+        self.name.split('-').next().unwrap_or(&self.name)
+    }
+}
+
 /// The workspace root (this crate's parent).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -89,17 +128,18 @@ pub fn prepare_dir(dir: &Path, images: &[TestImage], side: u32) -> Result<Vec<Ve
     Ok(all)
 }
 
-/// The line infer-core on the host gives for `pixels` (the device's line without `instr`).
-pub fn host_line(
+/// The verdict infer-core on the host gives for `pixels`, with the layer-by-layer run (the
+/// device streams rows, so agreement also checks the streamed run against it).
+pub fn host_verdict(
     model: &infer_core::Model<'_>,
     arena: &mut [u8],
     name: &str,
     pixels: &[u8],
-) -> Result<String, String> {
+    threshold: f32,
+) -> Result<firmware_demo::report::Verdict, String> {
     let out = model.run_u8(pixels, arena).map_err(|e| format!("{name}: {e}"))?;
-    let verdict = firmware_demo::report::Verdict::of(&out, firmware_demo::THRESHOLD)
-        .ok_or_else(|| format!("{name}: unexpected output of {} values", out.len()))?;
-    Ok(verdict.line(name, None).to_string())
+    firmware_demo::report::Verdict::of(&out, threshold)
+        .ok_or_else(|| format!("{name}: unexpected output of {} values", out.len()))
 }
 
 /// Save an 8-bit grey framebuffer as a PNG.

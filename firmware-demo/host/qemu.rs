@@ -24,16 +24,18 @@ pub fn skip_reason() -> Option<String> {
     None
 }
 
-/// `cargo build -p firmware-demo --release --target thumbv7em-none-eabihf` into
-/// `<target_dir>/firmware` (its own folder, so it never waits on the lock of the cargo that
-/// runs the tests); returns the ELF's path.
-pub fn build_firmware(target_dir: &Path) -> Result<PathBuf, String> {
-    let dir = target_dir.join("firmware");
+/// `FIRMWARE_MODEL=<model> cargo build -p firmware-demo --release --target
+/// thumbv7em-none-eabihf` into `<target_dir>/firmware-<family>` (its own folder per model, so
+/// both stay built, and it never waits on the lock of the cargo that runs the tests); returns
+/// the ELF's path.
+pub fn build_firmware(target_dir: &Path, model: &super::Embedded) -> Result<PathBuf, String> {
+    let dir = target_dir.join(format!("firmware-{}", model.family()));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(&cargo)
         .args(["build", "-p", "firmware-demo", "--release", "--target", TARGET])
         .current_dir(super::workspace_root())
         .env("CARGO_TARGET_DIR", &dir)
+        .env("FIRMWARE_MODEL", &model.name)
         .output()
         .map_err(|e| format!("cannot run {cargo}: {e}"))?;
     if !out.status.success() {
@@ -99,6 +101,9 @@ pub struct DeviceLine {
 pub struct DeviceRun {
     /// The validation loop: (instructions it executes, instructions the clock measured).
     pub timer: (u64, u64),
+    /// The model the firmware says it embeds, and its arena.
+    pub model: String,
+    pub arena: u64,
     pub load_instructions: u64,
     pub lines: Vec<DeviceLine>,
     pub stack_peak: u64,
@@ -117,7 +122,9 @@ pub fn parse(out: &str) -> Result<DeviceRun, String> {
             let words: Vec<&str> = rest.split(' ').collect();
             let num = |i: usize| words.get(i).and_then(|w| w.parse().ok()).ok_or(format!("bad {line:?}"));
             run.timer = (num(0)?, num(4)?);
-        } else if line.starts_with("model: ") {
+        } else if let Some(rest) = line.strip_prefix("model: ") {
+            run.model = rest.split(' ').next().unwrap_or_default().to_string();
+            run.arena = field(line, "arena=")?;
             run.load_instructions = field(line, "load_instr=")?;
         } else if line.starts_with("images=") {
             run.stack_peak = field(line, "stack_peak_bytes=")?;

@@ -64,8 +64,19 @@ impl DrawTarget for Framebuffer {
 /// Draw the whole screen for one image: `pixels` is the `side`×`side` grey input, `name` its
 /// file name. Everything is redrawn, so the previous image leaves nothing behind.
 pub fn draw(fb: &mut Framebuffer, pixels: &[u8], side: usize, name: &str, verdict: &Verdict, threshold: f32) {
+    draw_image(fb, pixels, side);
+    draw_verdict(fb, name, verdict, threshold);
+}
+
+/// The first half of [`draw`]: clear the screen and draw the thumbnail. The firmware calls it
+/// before the run, while the pixels are still in the arena (the run overwrites them).
+pub fn draw_image(fb: &mut Framebuffer, pixels: &[u8], side: usize) {
     let Ok(()) = fb.clear(Gray8::BLACK);
     draw_thumbnail(fb, pixels, side);
+}
+
+/// The second half of [`draw`]: the verdict, its probability bar and the image's name.
+pub fn draw_verdict(fb: &mut Framebuffer, name: &str, verdict: &Verdict, threshold: f32) {
     let bold = MonoTextStyle::new(&FONT_7X13_BOLD, Gray8::WHITE);
     let small = MonoTextStyle::new(&FONT_6X10, Gray8::new(200));
     let text = |fb: &mut Framebuffer, s: &str, x, y, style| {

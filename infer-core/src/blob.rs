@@ -85,8 +85,8 @@ fn write_header(out: &mut [u8], body_len: usize, crc: u32) -> Result<(), Error> 
 }
 
 /// Serialize `def` into `buf` without allocating; returns the blob length. The result is
-/// validated as [`crate::Model::from_bytes`] does (without building a plan, see
-/// [`crate::Sizing::of`]) before returning, so an invalid model is an error here rather than on
+/// validated as [`crate::Model::from_bytes`] does (without keeping a plan, so any layer count
+/// up to [`crate::MAX_LAYERS`]) before returning, so an invalid model is an error here rather than on
 /// the device.
 pub fn write_blob(def: &ModelDef<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     let body_buf = buf.get_mut(HEADER_LEN..).ok_or(Error::Encode)?;
@@ -94,7 +94,7 @@ pub fn write_blob(def: &ModelDef<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     let crc = crc32(&buf[HEADER_LEN..HEADER_LEN + body_len]);
     write_header(buf, body_len, crc)?;
     let total = HEADER_LEN + body_len;
-    crate::Sizing::of(&buf[..total])?;
+    crate::plan::validate(&buf[..total])?;
     Ok(total)
 }
 
@@ -105,7 +105,7 @@ pub fn to_blob(def: &ModelDef<'_>) -> Result<Vec<u8>, Error> {
     let mut out = vec![0u8; HEADER_LEN];
     write_header(&mut out, body.len(), crc32(&body))?;
     out.extend_from_slice(&body);
-    crate::Sizing::of(&out)?;
+    crate::plan::validate(&out)?;
     Ok(out)
 }
 

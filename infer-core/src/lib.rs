@@ -25,7 +25,10 @@ mod plan;
 mod prepare;
 pub mod quant_math;
 pub mod schema;
+mod rows;
+#[cfg(feature = "std")]
 mod sizing;
+mod stream;
 mod validate;
 
 #[cfg(feature = "std")]
@@ -42,4 +45,5 @@ pub use schema::{
     Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, ModelDef, Multiplier,
     Quant, RequantizeDef, Shape, TensorSpec, Window,
 };
+#[cfg(feature = "std")]
 pub use sizing::Sizing;

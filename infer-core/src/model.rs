@@ -6,9 +6,11 @@
 use crate::error::{Error, RunError};
 use crate::ops::{add, conv2d, dense, depthwise, global_avg_pool, max_pool, requantize};
 use crate::output::Output;
-use crate::plan::{load, Layout, Step};
+use crate::ops::Dims;
+use crate::plan::{load, Layout, Region, Step};
 use crate::prepare::{Kernel, MAX_SLOTS};
 use crate::schema::{LayerDef, Shape, TensorSpec};
+use crate::stream::{self, Cursor, Streamed};
 
 /// Plan capacity of [`Model`]: room for MobileNetV2 (74 layers in the committed blobs, `Save`
 /// and `Add` included) with margin.
@@ -21,18 +23,21 @@ pub type Model<'a> = ModelN<'a, DEFAULT_CAPACITY>;
 /// A validated model whose weights are borrowed from the blob, with a plan of up to `N`
 /// prepared layers stored inline (no heap).
 ///
-/// Memory: `104 + 140 · N` bytes on 32-bit targets (Cortex-M) and `152 + 264 · N` bytes on
+/// Memory: `160 + 168 · N` bytes on 32-bit targets (Cortex-M) and `264 + 304 · N` bytes on
 /// 64-bit hosts: one plan step (a prepared kernel's parameters: geometry, zero points, clamp,
-/// and slices into the blob's weights and per-channel data) for every one of the `N` entries,
-/// used or not, plus the declarations and arena layout. [`Model`] (N = 128) is thus 18,024
-/// bytes on an MCU (and lives wherever the caller puts it: on the stack after `from_bytes`,
-/// or in a `static`); firmware that knows its blob picks `N` = its layer count (see
-/// [`crate::Sizing`]): 7 for the seed CNN (1,084 bytes), 74 for MobileNetV2 (10,464 bytes).
+/// slices into the blob's weights and per-channel data, and its place in a streamed run) for
+/// every one of the `N` entries, used or not, plus the declarations and both arena layouts.
+/// [`Model`] (N = 128) is thus 21,664 bytes on an MCU (and lives wherever the caller puts it:
+/// on the stack after `from_bytes`, or in a `static`); firmware that knows its blob picks `N` =
+/// its layer count (see [`crate::Sizing`]): 7 for the seed CNN (1,336 bytes), 74 for
+/// MobileNetV2 (12,592 bytes). A run also keeps 6 bytes per plan entry on the stack (the row
+/// cursors of a streamed run).
 /// `core::mem::size_of::<ModelN<'static, N>>()` gives the figure for any `N`. A blob with more
 /// than `N` layers is [`Error::TooManyLayers`] at load.
 #[derive(Clone, Debug)]
 pub struct ModelN<'a, const N: usize> {
     layout: Layout<'a>,
+    streamed: Streamed,
     plan: heapless::Vec<Step<'a>, N>,
 }
 
@@ -42,21 +47,35 @@ impl<'a, const N: usize> ModelN<'a, N> {
 
     /// Validate a blob completely (header, CRC, version, every layer's shapes, slice lengths,
     /// zero points, multipliers, shifts, accumulator bounds, layer chaining, declared output,
-    /// arena size), prepare every layer's kernel parameters once, and keep the blob borrowed.
-    /// After this, running cannot fail except for the caller's input or arena, and cannot
+    /// arena size), prepare every layer's kernel parameters once, plan the row-streamed run
+    /// (where it stops, each row buffer's size and place; see [`ModelN::run_streamed`]), and
+    /// keep the blob borrowed. After this, running cannot fail except for the caller's input or arena, and cannot
     /// overflow or index out of bounds.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
         let mut plan = heapless::Vec::new();
         let layout = load(bytes, N, |step| {
             plan.push(step).map_err(|_| Error::TooManyLayers { layers: plan.len() + 1, capacity: N })
         })?;
-        Ok(ModelN { layout, plan })
+        let input = dims(layout.input.shape);
+        let streamed = stream::plan(&mut plan, input, &layout.region, &mut [Cursor::default(); N])?;
+        Ok(ModelN { layout, streamed, plan })
     }
 
     /// Bytes of arena [`ModelN::run`] needs. To size a `static` arena at compile time, compute
     /// it on the host in a build script with [`crate::Sizing`].
     pub fn arena_len(&self) -> usize {
-        self.layout.arena_len
+        self.layout.region.arena_len
+    }
+
+    /// Bytes of arena [`ModelN::run_streamed`] needs (at most [`ModelN::arena_len`]).
+    pub fn streamed_arena_len(&self) -> usize {
+        self.streamed.arena_len
+    }
+
+    /// Layers the streamed run computes row by row (the rest run layer by layer; 0 when
+    /// streaming would not save memory).
+    pub fn streamed_layers(&self) -> usize {
+        self.streamed.end
     }
 
     /// Input shape (NHWC, batch 1).
@@ -87,7 +106,7 @@ impl<'a, const N: usize> ModelN<'a, N> {
 
     /// Bytes of the ping-pong region and of each residual slot (arena accounting).
     pub fn arena_parts(&self) -> (usize, [usize; MAX_SLOTS]) {
-        (self.layout.pingpong_len, self.layout.slot_len)
+        (self.layout.region.pingpong_len, self.layout.region.slot_len)
     }
 
     /// The layer definitions, decoded from the blob again (host tools, tests; `run` does not
@@ -104,7 +123,7 @@ impl<'a, const N: usize> ModelN<'a, N> {
     /// Run on int8 input values (NHWC, already quantized with the input's scale/zero point).
     pub fn run<'r>(&self, input: &[i8], arena: &'r mut [u8]) -> Result<Output<'r>, RunError> {
         self.check_input(input.len())?;
-        self.run_with(arena, |dst| dst.iter_mut().zip(input).for_each(|(d, &s)| *d = s as u8))
+        self.run_with(arena, false, |dst| dst.iter_mut().zip(input).for_each(|(d, &s)| *d = s as u8))
     }
 
     /// Run on 8-bit pixels, feeding `q = pixel − 128` (NHWC, one byte per value).
@@ -116,7 +135,38 @@ impl<'a, const N: usize> ModelN<'a, N> {
     /// convention, quantize yourself and call [`ModelN::run`].
     pub fn run_u8<'r>(&self, pixels: &[u8], arena: &'r mut [u8]) -> Result<Output<'r>, RunError> {
         self.check_input(pixels.len())?;
-        self.run_with(arena, |dst| dst.iter_mut().zip(pixels).for_each(|(d, &p)| *d = p ^ 0x80))
+        self.run_with(arena, false, |dst| dst.iter_mut().zip(pixels).for_each(|(d, &p)| *d = p ^ 0x80))
+    }
+
+    /// [`ModelN::run`] in [`ModelN::streamed_arena_len`] bytes: the first layers compute one
+    /// row at a time (see the README, "Streaming"), so their full-resolution tensors never
+    /// exist. Same output bytes; a little slower (rows are moved within their buffers).
+    pub fn run_streamed<'r>(&self, input: &[i8], arena: &'r mut [u8]) -> Result<Output<'r>, RunError> {
+        self.check_input(input.len())?;
+        self.run_with(arena, true, |dst| dst.iter_mut().zip(input).for_each(|(d, &s)| *d = s as u8))
+    }
+
+    /// [`ModelN::run_u8`] in [`ModelN::streamed_arena_len`] bytes (see [`ModelN::run_streamed`]).
+    pub fn run_u8_streamed<'r>(&self, pixels: &[u8], arena: &'r mut [u8]) -> Result<Output<'r>, RunError> {
+        self.check_input(pixels.len())?;
+        self.run_with(arena, true, |dst| dst.iter_mut().zip(pixels).for_each(|(d, &p)| *d = p ^ 0x80))
+    }
+
+    /// The bytes of `arena` where a streamed run takes its input (`input_shape().len()` of
+    /// them). Writing the pixels there (straight from a file, a camera, a host link) and then
+    /// calling [`ModelN::run_u8_streamed_in_place`] spares the caller an input buffer of its
+    /// own: on the MCU, a whole image of RAM.
+    pub fn streamed_input<'r>(&self, arena: &'r mut [u8]) -> Result<&'r mut [u8], RunError> {
+        let (needed, got) = (self.streamed.arena_len, arena.len());
+        let at = if self.streamed.end > 0 { self.streamed.input_offset } else { 0 };
+        let arena = arena.get_mut(..needed).ok_or(RunError::ArenaTooSmall { needed, got })?;
+        Ok(&mut arena[at..][..self.layout.input.shape.len()])
+    }
+
+    /// [`ModelN::run_u8_streamed`] on the 8-bit pixels already written to
+    /// [`ModelN::streamed_input`] (they are turned into `pixel − 128` where they lie).
+    pub fn run_u8_streamed_in_place<'r>(&self, arena: &'r mut [u8]) -> Result<Output<'r>, RunError> {
+        self.run_with(arena, true, |input| input.iter_mut().for_each(|p| *p ^= 0x80))
     }
 
     fn check_input(&self, got: usize) -> Result<(), RunError> {
@@ -131,22 +181,36 @@ impl<'a, const N: usize> ModelN<'a, N> {
     fn run_with<'r>(
         &self,
         arena: &'r mut [u8],
+        streamed: bool,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<Output<'r>, RunError> {
-        let l = &self.layout;
+        let s = &self.streamed;
+        let streamed = streamed && s.end > 0;
+        let needed = if streamed { s.arena_len } else { self.layout.region.arena_len };
         let got = arena.len();
-        let arena =
-            arena.get_mut(..l.arena_len).ok_or(RunError::ArenaTooSmall { needed: l.arena_len, got })?;
-        let (pp, slots) = arena.split_at_mut(l.pingpong_len);
+        let arena = arena.get_mut(..needed).ok_or(RunError::ArenaTooSmall { needed, got })?;
+        let input_len = self.layout.input.shape.len();
+        if !streamed {
+            fill(&mut arena[..input_len]);
+            return Ok(self.run_layers(arena, &self.layout.region, &self.plan));
+        }
+        fill(&mut arena[s.input_offset..][..input_len]);
+        let input = dims(self.layout.input.shape);
+        stream::run(&self.plan, s, input, arena, &mut [Cursor::default(); N]);
+        Ok(self.run_layers(arena, &s.rest, &self.plan[s.end..]))
+    }
+
+    /// Run `steps` layer by layer in `region`, their input at the start of the ping-pong region.
+    fn run_layers<'r>(&self, arena: &'r mut [u8], region: &Region, steps: &[Step<'a>]) -> Output<'r> {
+        let (pp, slots) = arena[..region.arena_len].split_at_mut(region.pingpong_len);
         let n = pp.len();
-        fill(&mut pp[..l.input.shape.len()]);
         // `front`: the current tensor starts at pp[0]; otherwise it ends at pp[n].
         let mut front = true;
-        for step in &self.plan {
+        for step in steps {
             let (in_len, out_len) = (step.in_len, step.out_len);
             if let Kernel::Save { slot } = step.kernel {
                 let src = if front { &pp[..in_len] } else { &pp[n - in_len..] };
-                slots[l.slot_offset[slot] - n..][..in_len].copy_from_slice(src);
+                slots[region.slot_offset[slot] - n..][..in_len].copy_from_slice(src);
                 continue;
             }
             // in_len + out_len <= n for every layer (proven at load), so these never overlap.
@@ -157,38 +221,43 @@ impl<'a, const N: usize> ModelN<'a, N> {
                 let (a, b) = pp.split_at_mut(out_len);
                 (&b[b.len() - in_len..], a)
             };
-            self.execute(&step.kernel, src, dst, slots);
+            execute(&step.kernel, src, dst, slots, region);
             front = !front;
         }
         // The last step's output is the declared output (checked at load).
-        let len = l.output.shape.len();
+        let len = self.layout.output.shape.len();
         let pp: &'r [u8] = pp;
         let data = if front { &pp[..len] } else { &pp[n - len..] };
-        Ok(Output { data, spec: l.output })
+        Output { data, spec: self.layout.output }
     }
+}
 
-    /// Dispatch one kernel; `slots` is the arena after the ping-pong region.
-    fn execute(&self, kernel: &Kernel<'_>, src: &[u8], dst: &mut [u8], slots: &[u8]) {
-        match kernel {
-            Kernel::Conv2d(p) => conv2d::conv2d(p, src, dst),
-            Kernel::Depthwise(p) => depthwise::depthwise(p, src, dst),
-            Kernel::MaxPool { input, geom } => max_pool::max_pool(input, geom, src, dst),
-            Kernel::GlobalAvgPool { input } => global_avg_pool::global_avg_pool(input, src, dst),
-            Kernel::Dense(p) => dense::dense(p, src, dst),
-            Kernel::Add { slot, params } => {
-                let saved = &slots[self.layout.slot_offset[*slot] - self.layout.pingpong_len..][..src.len()];
-                add::add(params, src, saved, &mut dst[..src.len()]);
-            }
-            Kernel::Requantize(p) => requantize::requantize(p, src, &mut dst[..src.len()]),
-            Kernel::Save { .. } => {}
+/// A tensor shape as kernel dimensions.
+fn dims(s: Shape) -> Dims {
+    Dims { h: usize::from(s.h), w: usize::from(s.w), c: usize::from(s.c) }
+}
+
+/// Dispatch one kernel; `slots` is the arena after `region`'s ping-pong region.
+fn execute(kernel: &Kernel<'_>, src: &[u8], dst: &mut [u8], slots: &[u8], region: &Region) {
+    match kernel {
+        Kernel::Conv2d(p) => conv2d::conv2d(p, src, dst),
+        Kernel::Depthwise(p) => depthwise::depthwise(p, src, dst),
+        Kernel::MaxPool { input, geom } => max_pool::max_pool(input, geom, src, dst),
+        Kernel::GlobalAvgPool { input } => global_avg_pool::global_avg_pool(input, src, dst),
+        Kernel::Dense(p) => dense::dense(p, src, dst),
+        Kernel::Add { slot, params } => {
+            let saved = &slots[region.slot_offset[*slot] - region.pingpong_len..][..src.len()];
+            add::add(params, src, saved, &mut dst[..src.len()]);
         }
+        Kernel::Requantize(p) => requantize::requantize(p, src, &mut dst[..src.len()]),
+        Kernel::Save { .. } => {}
     }
 }
 
 // The 32-bit figures documented on `ModelN`, checked whenever the crate is built for an MCU.
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(
-    core::mem::size_of::<Step<'static>>() == 140 && core::mem::size_of::<ModelN<'static, 0>>() == 104
+    core::mem::size_of::<Step<'static>>() == 168 && core::mem::size_of::<ModelN<'static, 0>>() == 160
 );
 
 #[cfg(test)]
@@ -203,7 +272,7 @@ mod tests {
         let empty = core::mem::size_of::<ModelN<'static, 0>>();
         std::println!("step {step} bytes, Model {model} bytes, ModelN<0> {empty} bytes");
         #[cfg(target_pointer_width = "64")]
-        assert_eq!((step, empty), (264, 152));
+        assert_eq!((step, empty), (304, 264));
         assert_eq!(model, empty + DEFAULT_CAPACITY * step);
     }
 }

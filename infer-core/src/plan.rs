@@ -8,6 +8,7 @@
 
 use crate::blob;
 use crate::error::{Error, Problem};
+use crate::ops::Dims;
 use crate::prepare::{prepare, Kernel, MAX_SLOTS, MAX_TENSOR_LEN};
 use crate::schema::{LayerDef, ModelHead, Shape, TensorSpec};
 use crate::validate::{check_scale, check_shape};
@@ -15,13 +16,81 @@ use crate::validate::{check_scale, check_shape};
 /// Most layers a blob may hold.
 pub const MAX_LAYERS: usize = 4096;
 
-/// One entry of a model's plan: a prepared kernel and the element counts of the tensor it
-/// consumes and the one it produces (for `Save`, the same tensor).
+/// `Step::src` of a layer that reads the model input.
+pub(crate) const INPUT: u16 = u16::MAX;
+
+/// One entry of a model's plan: a prepared kernel, the element counts of the tensor it
+/// consumes and the one it produces (for `Save`, the same tensor), and the data flow the
+/// row-streamed run needs (`crate::stream`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Step<'a> {
     pub kernel: Kernel<'a>,
     pub in_len: usize,
     pub out_len: usize,
+    /// Shape of the tensor this step produces (for `Save`, the tensor it saves).
+    pub out: Dims,
+    /// The step whose output this step reads ([`INPUT`]: the model input); for `Save`, the
+    /// step whose output it saves.
+    pub src: u16,
+    /// `Add`: the step whose output the slot holds ([`INPUT`] otherwise, or for the input).
+    pub src2: u16,
+    /// Where this step's rows live in a streamed run (set by `crate::stream::plan`).
+    pub rows: RowBuf,
+}
+
+/// A streamed step's row buffer: its offset in the arena, the most rows it holds, and the
+/// (at most two) steps that read its rows.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RowBuf {
+    pub offset: u32,
+    pub capacity: u16,
+    pub readers: [u16; 2],
+}
+
+/// Arena layout of a run over a run of steps without streaming: `[ ping-pong | slots … ]`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Region {
+    pub pingpong_len: usize,
+    /// Offset of each residual slot from the start of the arena.
+    pub slot_offset: [usize; MAX_SLOTS],
+    pub slot_len: [usize; MAX_SLOTS],
+    pub arena_len: usize,
+}
+
+/// Builds a [`Region`] step by step: the ping-pong region holds the largest `input + output`
+/// pair, each slot the largest tensor saved in it.
+pub(crate) struct RegionBuilder {
+    pingpong_len: usize,
+    slot_len: [usize; MAX_SLOTS],
+}
+
+impl RegionBuilder {
+    /// A region whose first tensor has `first_len` elements.
+    pub fn new(first_len: usize) -> Self {
+        RegionBuilder { pingpong_len: first_len, slot_len: [0; MAX_SLOTS] }
+    }
+
+    pub fn add(&mut self, kernel: &Kernel<'_>, in_len: usize, out_len: usize) {
+        match kernel {
+            Kernel::Save { slot } => self.slot_len[*slot] = self.slot_len[*slot].max(in_len),
+            _ => self.pingpong_len = self.pingpong_len.max(in_len + out_len),
+        }
+    }
+
+    pub fn finish(self) -> Result<Region, Error> {
+        // Each tensor is <= 2^30 elements, so these sums cannot overflow even on 32-bit.
+        let too_large = Error::Model { field: "arena", problem: Problem::TooLarge };
+        let mut slot_offset = [0usize; MAX_SLOTS];
+        let mut arena_len = self.pingpong_len;
+        for (off, &len) in slot_offset.iter_mut().zip(&self.slot_len) {
+            *off = arena_len;
+            arena_len = arena_len.checked_add(len).ok_or(too_large)?;
+        }
+        if arena_len > 2 * MAX_TENSOR_LEN {
+            return Err(too_large);
+        }
+        Ok(Region { pingpong_len: self.pingpong_len, slot_offset, slot_len: self.slot_len, arena_len })
+    }
 }
 
 /// Everything about a validated blob except its plan: declarations, where the layer records
@@ -33,11 +102,8 @@ pub(crate) struct Layout<'a> {
     /// Postcard-encoded layer records, proven decodable.
     pub layers: &'a [u8],
     pub layer_count: usize,
-    pub pingpong_len: usize,
-    /// Offset of each residual slot from the start of the arena.
-    pub slot_offset: [usize; MAX_SLOTS],
-    pub slot_len: [usize; MAX_SLOTS],
-    pub arena_len: usize,
+    /// The arena of a run without streaming.
+    pub region: Region,
     pub macs: u64,
 }
 
@@ -109,53 +175,50 @@ pub(crate) fn load<'a>(
     let mut rest = layers;
     let mut cur = head.input;
     let mut saved = [None; MAX_SLOTS];
-    let mut pingpong_len = head.input.shape.len();
-    let mut slot_len = [0usize; MAX_SLOTS];
+    let mut region = RegionBuilder::new(head.input.shape.len());
     let mut macs = 0u64;
+    // Data flow: the step producing the current tensor and each slot's tensor.
+    let (mut cur_src, mut slot_src) = (INPUT, [INPUT; MAX_SLOTS]);
     for index in 0..count {
         let (def, r) = postcard::take_from_bytes::<LayerDef<'a>>(rest)
             .map_err(|_| Error::Decode { part: "layer", layer: index })?;
         rest = r;
         let prep = prepare(index, &def, &cur, &saved)?;
         let (in_len, out_len) = (cur.shape.len(), prep.output.shape.len());
+        region.add(&prep.kernel, in_len, out_len);
+        macs = macs.saturating_add(layer_macs(&prep.kernel));
+        let (src, mut src2) = (cur_src, INPUT);
         match prep.kernel {
             Kernel::Save { slot } => {
-                slot_len[slot] = slot_len[slot].max(in_len);
                 saved[slot] = Some(cur);
+                slot_src[slot] = cur_src;
             }
-            ref k => {
-                pingpong_len = pingpong_len.max(in_len + out_len);
-                macs = macs.saturating_add(layer_macs(k));
+            Kernel::Add { slot, .. } => {
+                src2 = slot_src[slot];
+                cur_src = index as u16; // index < MAX_LAYERS = 4096
             }
+            _ => cur_src = index as u16,
         }
-        push(Step { kernel: prep.kernel, in_len, out_len })?;
+        let s = prep.output.shape;
+        let out = Dims { h: usize::from(s.h), w: usize::from(s.w), c: usize::from(s.c) };
+        push(Step { kernel: prep.kernel, in_len, out_len, out, src, src2, rows: RowBuf::default() })?;
         cur = prep.output;
     }
     if !rest.is_empty() {
         return Err(Error::TrailingBody(rest.len()));
     }
     check_output(&cur, &head.output)?;
-
-    // Each tensor is <= 2^30 elements, so these sums cannot overflow even on 32-bit.
-    let too_large = Error::Model { field: "arena", problem: Problem::TooLarge };
-    let mut slot_offset = [0usize; MAX_SLOTS];
-    let mut arena_len = pingpong_len;
-    for (off, &len) in slot_offset.iter_mut().zip(&slot_len) {
-        *off = arena_len;
-        arena_len = arena_len.checked_add(len).ok_or(too_large)?;
-    }
-    if arena_len > 2 * MAX_TENSOR_LEN {
-        return Err(too_large);
-    }
     Ok(Layout {
         input: head.input,
         output: head.output,
         layers,
         layer_count: count,
-        pingpong_len,
-        slot_offset,
-        slot_len,
-        arena_len,
+        region: region.finish()?,
         macs,
     })
+}
+
+/// Validate a blob as [`load`] does, keeping nothing (any layer count up to [`MAX_LAYERS`]).
+pub(crate) fn validate(bytes: &[u8]) -> Result<(), Error> {
+    load(bytes, MAX_LAYERS, |_| Ok(())).map(|_| ())
 }

@@ -7,7 +7,9 @@ mod common;
 use std::path::PathBuf;
 
 use common::Rng;
-use infer_core::{Error, Model, ModelN, Sizing};
+#[cfg(feature = "std")]
+use infer_core::Sizing;
+use infer_core::{Error, Model, ModelN, RunError};
 
 /// Every `*.int8.postcard` in the repository's `models/`, sorted by name.
 fn blobs() -> Vec<(String, Vec<u8>)> {
@@ -93,22 +95,62 @@ fn committed_blobs_keep_their_outputs() {
     }
 }
 
+/// The streamed run gives the same bytes as the layer-by-layer one, in its smaller arena (and
+/// refuses one byte less), for every committed blob; the firmware test does the same on real
+/// X-rays on the device.
+#[test]
+fn streamed_runs_equal_layer_by_layer_runs() {
+    for (name, blob) in blobs() {
+        let model = Model::from_bytes(&blob).unwrap();
+        let s = model.input_spec().shape;
+        let (full, streamed) = (model.arena_len(), model.streamed_arena_len());
+        println!("{name}: arena {full} B, streamed {streamed} B over {} layers", model.streamed_layers());
+        assert!(model.streamed_layers() > 0 && streamed < full / 2, "{name}: {streamed} of {full}");
+        let mut big = vec![0u8; full];
+        let mut small = vec![0x5Au8; streamed];
+        for k in 0..3 {
+            let p = pixels(k, usize::from(s.h), usize::from(s.w));
+            let want: Vec<i8> = model.run_u8(&p, &mut big).unwrap().values().collect();
+            let got: Vec<i8> = model.run_u8_streamed(&p, &mut small).unwrap().values().collect();
+            assert_eq!(got, want, "{name}, image {k}");
+            let by_i8: Vec<i8> = model.run_streamed(&shifted(&p), &mut small).unwrap().values().collect();
+            assert_eq!(by_i8, want, "{name}, image {k}");
+            model.streamed_input(&mut small).unwrap().copy_from_slice(&p);
+            let in_place: Vec<i8> = model.run_u8_streamed_in_place(&mut small).unwrap().values().collect();
+            assert_eq!(in_place, want, "{name}, image {k}");
+        }
+        let err = model.run_u8_streamed(&pixels(0, 1, s.h as usize * s.w as usize), &mut small[..streamed - 1]);
+        assert_eq!(err.unwrap_err(), RunError::ArenaTooSmall { needed: streamed, got: streamed - 1 }, "{name}");
+    }
+}
+
+#[cfg(feature = "std")] // Sizing is for build scripts
 #[test]
 fn sizing_matches_the_loaded_model() {
     for (name, blob) in blobs() {
         let model = Model::from_bytes(&blob).unwrap();
         let sizing = Sizing::of(&blob).unwrap();
-        assert_eq!(sizing, Sizing { arena_len: model.arena_len(), layers: model.layer_count() }, "{name}");
+        let want = Sizing {
+            arena_len: model.arena_len(),
+            streamed_arena_len: model.streamed_arena_len(),
+            layers: model.layer_count(),
+        };
+        assert_eq!(sizing, want, "{name}");
     }
     let (_, seed) = blobs().into_iter().find(|(n, _)| n.starts_with("seed_cnn")).unwrap();
-    assert_eq!(Sizing::of(&seed).unwrap(), Sizing { arena_len: 196_608, layers: 7 });
-    #[cfg(feature = "std")]
+    let sizing = Sizing::of(&seed).unwrap();
+    assert_eq!((sizing.arena_len, sizing.layers), (196_608, 7));
     assert_eq!(
-        Sizing::of(&seed).unwrap().rust_consts(),
-        "/// Bytes of arena the model needs (`Model::arena_len`).\n\
-         pub const ARENA_LEN: usize = 196608;\n\
-         /// Layers in the blob: the plan capacity for `ModelN<'_, LAYERS>`.\n\
-         pub const LAYERS: usize = 7;\n"
+        sizing.rust_consts(),
+        format!(
+            "/// Bytes of arena for `run` / `run_u8` (`Model::arena_len`).\n\
+             pub const ARENA_LEN: usize = 196608;\n\
+             /// Bytes of arena for `run_streamed` / `run_u8_streamed` (`Model::streamed_arena_len`).\n\
+             pub const STREAMED_ARENA_LEN: usize = {};\n\
+             /// Layers in the blob: the plan capacity for `ModelN<'_, LAYERS>`.\n\
+             pub const LAYERS: usize = 7;\n",
+            sizing.streamed_arena_len
+        )
     );
 }
 

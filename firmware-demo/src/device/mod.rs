@@ -16,7 +16,7 @@ use panic_semihosting as _; // a panic prints its message and exits QEMU with fa
 
 use firmware_demo::report::Verdict;
 use firmware_demo::screen::{self, Framebuffer};
-use firmware_demo::{FirmwareModel, ARENA_LEN, BLOB, INPUT_LEN, INPUT_SIDE, MACS, MODEL_NAME, THRESHOLD};
+use firmware_demo::{FirmwareModel, BLOB, INPUT_SIDE, MACS, MODEL_NAME, STREAMED_ARENA_LEN, THRESHOLD};
 use hostfs::{FsError, HostFile};
 
 /// Longest image name accepted in `list.txt`.
@@ -26,8 +26,9 @@ const NAME_MAX: usize = 64;
 fn main() -> ! {
     // cortex-m-rt turns these into `&'static mut` (entry runs once): zero-initialised, so in
     // .bss, and counted in the statics of the RAM figure.
-    static mut ARENA: [u8; ARENA_LEN] = [0; ARENA_LEN];
-    static mut PIXELS: [u8; INPUT_LEN] = [0; INPUT_LEN];
+    // The streamed run's arena: the first layers compute row by row (infer-core README).
+    // The image is read straight into it (`streamed_input`), so there is no pixel buffer.
+    static mut ARENA: [u8; STREAMED_ARENA_LEN] = [0; STREAMED_ARENA_LEN];
     static mut FB: Framebuffer = Framebuffer::new();
 
     stack::paint();
@@ -43,12 +44,12 @@ fn main() -> ! {
     hprintln!(
         "model: {} arena={} macs={} load_instr={}",
         MODEL_NAME,
-        ARENA_LEN,
+        STREAMED_ARENA_LEN,
         MACS,
         clock::instructions_since(t)
     );
 
-    let images = classify_all(&model, ARENA, PIXELS, FB);
+    let images = classify_all(&model, ARENA, FB);
     if images > 0 {
         if let Err(e) = HostFile::create("screen.gray").and_then(|mut f| f.write_all(&FB.pixels)) {
             fail(format_args!("cannot write screen.gray: {e}"));
@@ -62,7 +63,7 @@ fn main() -> ! {
 
 /// Classify every image named in `list.txt`; returns how many. Without `list.txt` nothing is
 /// classified (a plain `cargo run` still boots, validates the clock and reports memory).
-fn classify_all(model: &FirmwareModel, arena: &mut [u8], pixels: &mut [u8], fb: &mut Framebuffer) -> usize {
+fn classify_all(model: &FirmwareModel, arena: &mut [u8], fb: &mut Framebuffer) -> usize {
     let Ok(mut list) = HostFile::open("list.txt") else {
         hprintln!("no list.txt in QEMU's working directory: nothing to classify");
         return 0;
@@ -74,11 +75,16 @@ fn classify_all(model: &FirmwareModel, arena: &mut [u8], pixels: &mut [u8], fb: 
         // Cannot fail: names are at most NAME_MAX bytes.
         let _ = path.push_str(&name);
         let _ = path.push_str(".gray");
+        let pixels = match model.streamed_input(arena) {
+            Ok(pixels) => pixels,
+            Err(e) => fail(format_args!("{e}")),
+        };
         if let Err(e) = HostFile::open(&path).and_then(|mut f| f.read_exact(pixels)) {
             fail(format_args!("cannot read {path}: {e}"));
         }
+        screen::draw_image(fb, pixels, INPUT_SIDE);
         let t = clock::now();
-        let out = match model.run_u8(pixels, arena) {
+        let out = match model.run_u8_streamed_in_place(arena) {
             Ok(out) => out,
             Err(e) => fail(format_args!("{name}: {e}")),
         };
@@ -87,7 +93,7 @@ fn classify_all(model: &FirmwareModel, arena: &mut [u8], pixels: &mut [u8], fb: 
             fail(format_args!("{name}: output of {} values, not a sigmoid head", out.len()));
         };
         hprintln!("{}", verdict.line(&name, Some(instructions)));
-        screen::draw(fb, pixels, INPUT_SIDE, &name, &verdict, THRESHOLD);
+        screen::draw_verdict(fb, &name, &verdict, THRESHOLD);
         count += 1;
     }
     count

@@ -126,7 +126,14 @@ impl Net {
     /// 'same' conv with an optional fused 2×2/2 'same' max-pool.
     pub fn conv(&mut self, k: u8, stride: u8, oc: u16, act: Activation, pool: bool, out: Quant) -> &mut Net {
         let s = self.cur.shape;
-        let window = Window::same(k, stride, s.h, s.w);
+        self.conv_window(Window::same(k, stride, s.h, s.w), oc, act, pool, out)
+    }
+
+    /// Conv with any window (e.g. PyTorch's symmetric padding) and an optional fused 2×2/2
+    /// 'same' max-pool.
+    pub fn conv_window(&mut self, window: Window, oc: u16, act: Activation, pool: bool, out: Quant) -> &mut Net {
+        let (s, k) = (self.cur.shape, window.kernel_h);
+        assert_eq!(k, window.kernel_w, "square kernels only");
         let taps = usize::from(k) * usize::from(k) * usize::from(s.c);
         let pool = pool.then(|| Window::same(2, 2, window.out_h, window.out_w));
         let (h, w) = pool.map_or((window.out_h, window.out_w), |p| (p.out_h, p.out_w));
