@@ -45,20 +45,48 @@ impl<'a, const N: usize> ModelN<'a, N> {
     /// Most layers this model type can hold.
     pub const CAPACITY: usize = N;
 
+    /// A model with nothing loaded, to [`ModelN::load`] a blob into where it lies: a `static`
+    /// on an MCU, so the plan never passes through the stack. Running it gives an empty output.
+    pub const EMPTY: Self = ModelN { layout: Layout::EMPTY, streamed: Streamed::none(Region::EMPTY), plan: heapless::Vec::new() };
+
     /// Validate a blob completely (header, CRC, version, every layer's shapes, slice lengths,
     /// zero points, multipliers, shifts, accumulator bounds, layer chaining, declared output,
     /// arena size), prepare every layer's kernel parameters once, plan the row-streamed run
     /// (where it stops, each row buffer's size and place; see [`ModelN::run_streamed`]), and
-    /// keep the blob borrowed. After this, running cannot fail except for the caller's input or arena, and cannot
-    /// overflow or index out of bounds.
+    /// keep the blob borrowed. After this, running cannot fail except for the caller's input or
+    /// arena, and cannot overflow or index out of bounds.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
-        let mut plan = heapless::Vec::new();
-        let layout = load(bytes, N, |step| {
+        let mut model = Self::EMPTY;
+        model.load(bytes)?;
+        Ok(model)
+    }
+
+    /// [`ModelN::from_bytes`] into this model, replacing what it held. On an error the model is
+    /// left empty ([`ModelN::EMPTY`]).
+    pub fn load(&mut self, bytes: &'a [u8]) -> Result<(), Error> {
+        let (layout, streamed) = (&mut self.layout, &mut self.streamed);
+        *layout = Layout::EMPTY;
+        *streamed = Streamed::none(Region::EMPTY);
+        let plan = &mut self.plan;
+        plan.clear();
+        let loaded = load(bytes, N, |step| {
             plan.push(step).map_err(|_| Error::TooManyLayers { layers: plan.len() + 1, capacity: N })
-        })?;
-        let input = dims(layout.input.shape);
-        let streamed = stream::plan(&mut plan, input, &layout.region, &mut [Cursor::default(); N])?;
-        Ok(ModelN { layout, streamed, plan })
+        })
+        .and_then(|loaded| {
+            let input = dims(loaded.input.shape);
+            let s = stream::plan(plan, input, &loaded.region, &mut [Cursor::default(); N])?;
+            Ok((loaded, s))
+        });
+        match loaded {
+            Ok((l, s)) => {
+                (*layout, *streamed) = (l, s);
+                Ok(())
+            }
+            Err(e) => {
+                plan.clear();
+                Err(e)
+            }
+        }
     }
 
     /// Bytes of arena [`ModelN::run`] needs. To size a `static` arena at compile time, compute

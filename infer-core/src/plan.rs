@@ -57,6 +57,12 @@ pub(crate) struct Region {
     pub arena_len: usize,
 }
 
+impl Region {
+    /// The region of a model with nothing loaded.
+    pub const EMPTY: Region =
+        Region { pingpong_len: 0, slot_offset: [0; MAX_SLOTS], slot_len: [0; MAX_SLOTS], arena_len: 0 };
+}
+
 /// Builds a [`Region`] step by step: the ping-pong region holds the largest `input + output`
 /// pair, each slot the largest tensor saved in it.
 pub(crate) struct RegionBuilder {
@@ -105,6 +111,14 @@ pub(crate) struct Layout<'a> {
     /// The arena of a run without streaming.
     pub region: Region,
     pub macs: u64,
+}
+
+impl Layout<'_> {
+    /// The layout of a model with nothing loaded (no layers, empty tensors).
+    pub const EMPTY: Self = {
+        let spec = TensorSpec { shape: Shape { h: 0, w: 0, c: 0 }, quant: crate::schema::Quant { scale: 1.0, zero_point: 0 } };
+        Layout { input: spec, output: spec, layers: &[], layer_count: 0, region: Region::EMPTY, macs: 0 }
+    };
 }
 
 fn check_spec(field: &'static str, spec: &TensorSpec) -> Result<(), Error> {

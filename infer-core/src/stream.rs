@@ -49,6 +49,13 @@ pub(crate) struct Streamed {
     pub arena_len: usize,
 }
 
+impl Streamed {
+    /// Nothing streamed, in `whole`: the layout of a model that does not stream.
+    pub const fn none(whole: Region) -> Streamed {
+        Streamed { end: 0, last: INPUT, input_offset: 0, rest: whole, arena_len: whole.arena_len }
+    }
+}
+
 /// What the schedule asks for: drop a step's rows below `keep`, or compute its row `row`.
 enum Event {
     Drop { step: usize, keep: usize },
@@ -214,8 +221,7 @@ fn layout(
 /// not save memory) and lay out its row buffers. `whole` is the arena without streaming;
 /// `cur` has room for every step.
 pub(crate) fn plan(steps: &mut [Step<'_>], input: Dims, whole: &Region, cur: &mut [Cursor]) -> Result<Streamed, Error> {
-    let none = Streamed { end: 0, last: INPUT, input_offset: 0, rest: *whole, arena_len: whole.arena_len };
-    let mut best = none;
+    let mut best = Streamed::none(*whole);
     let limit = link_readers(steps);
     let mut open = [false; MAX_SLOTS];
     let mut last = INPUT;

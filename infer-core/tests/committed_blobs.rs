@@ -166,3 +166,19 @@ fn plan_capacity_is_chosen_by_the_caller() {
     assert_eq!(err.to_string(), "7 layers, the model's plan holds at most 6");
     assert_eq!(ModelN::<'_, 6>::CAPACITY, 6);
 }
+
+/// `load` fills a model where it lies (a `static` on the device) exactly as `from_bytes`
+/// builds one; a failed load leaves it empty, and an empty model runs to an empty output.
+#[test]
+fn load_in_place_equals_from_bytes() {
+    let blobs = blobs();
+    let mut model = Model::EMPTY;
+    assert!(model.run(&[], &mut []).unwrap().is_empty());
+    for (name, blob) in &blobs {
+        model.load(blob).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(both_entry_points(&model), both_entry_points(&Model::from_bytes(blob).unwrap()), "{name}");
+        assert_eq!(model.streamed_arena_len(), Model::from_bytes(blob).unwrap().streamed_arena_len());
+    }
+    assert!(model.load(&blobs[0].1[..100]).is_err());
+    assert_eq!((model.layer_count(), model.arena_len(), model.streamed_arena_len()), (0, 0, 0));
+}
