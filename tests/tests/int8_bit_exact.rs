@@ -2,7 +2,8 @@
 //! X-rays): infer-core's output bytes equal the trainer's integer reference's, and the int8
 //! accuracy at the card's threshold is what the card recorded (for blobs made on the official
 //! protocol). The engine runs through `Model::run_u8` on the 8-bit pixels, as a device fed
-//! by a camera would. Set CHEST_XRAY_DIR to test another copy of the data.
+//! by a camera would, and through `run_u8_streamed` (the firmware's row-streamed run), which
+//! must give the same bytes. Set CHEST_XRAY_DIR to test another copy of the data.
 
 use std::path::{Path, PathBuf};
 
@@ -50,10 +51,16 @@ fn check(blob_path: &Path) {
     let engine: Vec<Vec<i8>> = test
         .par_iter()
         .map_init(
-            || vec![0u8; model.arena_len()],
-            |arena, &i| match model.run_u8(data.image(i), arena) {
-                Ok(out) => out.values().collect(),
-                Err(e) => panic!("{}: run_u8 refused {}: {e}", card.name, data.records[i].path.display()),
+            || (vec![0u8; model.arena_len()], vec![0u8; model.streamed_arena_len()]),
+            |(arena, small), &i| {
+                let path = data.records[i].path.display();
+                let out: Vec<i8> = match model.run_u8(data.image(i), arena) {
+                    Ok(out) => out.values().collect(),
+                    Err(e) => panic!("{}: run_u8 refused {path}: {e}", card.name),
+                };
+                let streamed: Vec<i8> = model.run_u8_streamed(data.image(i), small).unwrap().values().collect();
+                assert_eq!(streamed, out, "{}: streamed run differs on {path}", card.name);
+                out
             },
         )
         .collect();
