@@ -4,8 +4,8 @@ kernels (`OpResolverType.BUILTIN_REF`).
 
 Builds tiny one-op `.tflite` models by hand (an int8 MEAN over axes [1, 2], an int8 SOFTMAX over
 the last axis), runs them on random and edge-case int8 inputs, and writes every case to
-`infer-core/tests/fixtures/tflite_ops/{mean,softmax}.txt`, one case per line (see `write_*`
-below for the fields). `infer-core/tests/tflite_ops.rs` replays them byte for byte.
+`infer-core/tests/fixtures/tflite_ops/{mean,softmax}.txt`, one case per line (each file's first
+line names the fields). `infer-core/tests/tflite_ops.rs` replays them byte for byte.
 
 Not run by CI. To regenerate (needs tflite-runtime 2.14.0, numpy, flatbuffers and the `tflite`
 schema package):
@@ -16,6 +16,7 @@ schema package):
 
 The output is deterministic (fixed seed).
 """
+import math
 import os
 import pathlib
 import struct
@@ -76,7 +77,7 @@ def _tensor(b, name, shape, ttype, buffer, quant=None):
     return tflite.TensorEnd(b)
 
 
-def one_op_model(opcode, options_type, options_fn, tensors, const_data, inputs, outputs):
+def one_op_model(opcode, options_type, options_fn, tensors, inputs, outputs):
     """A model with one subgraph running one builtin op. `tensors` are (name, shape, type,
     quant or None, const bytes or None); buffer 0 is the empty sentinel."""
     b = flatbuffers.Builder(1024)
@@ -181,7 +182,7 @@ def mean_model(h, w, c, s_in, zp_in, s_out, zp_out, keep_dims):
         return tflite.ReducerOptionsEnd(b)
 
     return one_op_model(tflite.BuiltinOperator.MEAN, tflite.BuiltinOptions.ReducerOptions, options,
-                        tensors, None, (0, 1), (2,))
+                        tensors, (0, 1), (2,))
 
 
 def softmax_model(shape, s_in, zp_in, beta):
@@ -196,7 +197,7 @@ def softmax_model(shape, s_in, zp_in, beta):
         return tflite.SoftmaxOptionsEnd(b)
 
     return one_op_model(tflite.BuiltinOperator.SOFTMAX, tflite.BuiltinOptions.SoftmaxOptions, options,
-                        tensors, None, (0,), (1,))
+                        tensors, (0,), (1,))
 
 
 def edge_inputs(rng, n, n_random, narrow=True):
@@ -246,7 +247,6 @@ def quantize_multiplier(real):
     """TFLite's QuantizeMultiplier (frexp, round half away from zero, carry, flush)."""
     if real == 0.0:
         return 0, 0
-    import math
     q, shift = math.frexp(real)
     m = int(math.floor(abs(q) * 2.0**31 + 0.5)) * (1 if q > 0 else -1)
     if m == 2**31:
@@ -260,7 +260,6 @@ def quantize_multiplier(real):
 def softmax_prepare(beta, s_in):
     """TFLite 2.14's SoftmaxPrepare for int8 with the reference kernel: PreprocessSoftmaxScaling
     and CalculateInputRadius with kScaledDiffIntegerBits = 5, all in double."""
-    import math
     real = min(float(beta) * float(s_in) * float(1 << 26), float((1 << 31) - 1))
     m, shift = quantize_multiplier(real)
     radius = math.floor(1.0 * 31 * (1 << 26) / (1 << shift))

@@ -207,13 +207,14 @@ fn softmax<'a>(ctx: &Ctx, s: &SoftmaxDef, d: Dims, shape: Shape) -> Result<Prepa
     }
     ctx.range("input channels", d.c as i64, 1, MAX_DEPTH as i64)?;
     if !multiplier_ok(s.input_multiplier) {
-        let value = s.input_multiplier.into();
-        return Err(ctx.err("input_multiplier", Problem::OutOfRange { value, min: 1 << 30, max: i32::MAX.into() }));
+        let (value, max) = (s.input_multiplier.into(), i32::MAX.into());
+        return Err(ctx.err("input_multiplier", Problem::OutOfRange { value, min: 1 << 30, max }));
     }
     ctx.range("input_left_shift", s.input_left_shift.into(), 0, 31)?;
     // Differences kept (>= diff_min, and >= −255) times 2^left must fit an i32.
     let left = s.input_left_shift;
-    let min = if 255i64 << left <= i64::from(i32::MAX) { i32::MIN.into() } else { -(i64::from(i32::MAX) >> left) };
+    let fits_any = 255i64 << left <= i64::from(i32::MAX);
+    let min = if fits_any { i32::MIN.into() } else { -(i64::from(i32::MAX) >> left) };
     ctx.range("diff_min", s.diff_min.into(), min, 0)?;
     let params = SoftmaxParams {
         pixels: d.h * d.w,

@@ -212,7 +212,8 @@ mod tests {
     /// `tf2_mobilenet_v2_1.0_224_ptq.tflite`.
     #[test]
     fn mean_folding_mobilenet_v2() {
-        let (s_in, s_out) = (f32::from_bits(0x3cc0_c0c1), f32::from_bits(0x3c9c_491d)); // 0.0235294, 0.0190778
+        // 0.0235294 and 0.0190778.
+        let (s_in, s_out) = (f32::from_bits(0x3cc0_c0c1), f32::from_bits(0x3c9c_491d));
         let m = multiplier_from_real(f64::from(s_in) / f64::from(s_out));
         assert_eq!((m.multiplier, m.shift), (1_324_286_437, 1));
         assert_eq!(fold_mean_multiplier(m.multiplier, i32::from(m.shift), 49), (864_840_122, -4));

@@ -67,9 +67,8 @@ pub(crate) fn band<'a>(kernel: &Kernel<'a>, in_h: usize, o0: usize, o1: usize) -
             (Kernel::MaxPool { input: rows_of(input, i1 - i0), geom }, i0, i1)
         }
         Kernel::Add { .. } | Kernel::Requantize(_) => (*kernel, o0, o1),
-        Kernel::GlobalAvgPool { .. } | Kernel::Dense(_) | Kernel::Mean(_) | Kernel::Softmax(_) | Kernel::Save { .. } => {
-            return None
-        }
+        Kernel::GlobalAvgPool { .. } | Kernel::Dense(_) | Kernel::Save { .. } => return None,
+        Kernel::Mean(_) | Kernel::Softmax(_) => return None,
     })
 }
 

@@ -3,8 +3,13 @@
 //! `tests/fixtures/tflite_ops/{mean,softmax}.txt` (written by `scripts/tflite_op_fixtures.py`
 //! from one-op `.tflite` models) is run through a blob holding just that layer.
 
+mod common;
+
+use common::{tflite_head_net, Rng};
 use infer_core::quant_math::{multiplier_from_real, softmax_params};
-use infer_core::{LayerDef, MeanDef, Model, ModelDef, Quant, Shape, SoftmaxDef, TensorSpec};
+use infer_core::{
+    Error, LayerDef, MeanDef, Model, ModelDef, Multiplier, Quant, Shape, SoftmaxDef, TensorSpec,
+};
 
 const MEAN: &str = include_str!("fixtures/tflite_ops/mean.txt");
 const SOFTMAX: &str = include_str!("fixtures/tflite_ops/softmax.txt");
@@ -94,4 +99,91 @@ fn softmax_matches_tflite() {
 #[test]
 fn fixture_decoding() {
     assert_eq!(values("0a80.7f*3.ff"), vec![10, -128, 127, 127, 127, -1]);
+}
+
+/// conv → softmax per pixel → conv → mean → dense → softmax: the streamed run (which stops
+/// at the first softmax) gives the same bytes as the layer-by-layer run; the integer reference
+/// reports the softmax as unsupported instead of panicking.
+#[test]
+fn head_net_runs_streamed_and_layer_by_layer() {
+    let blob = tflite_head_net(5).blob();
+    let model = Model::from_bytes(&blob).expect("loads");
+    assert!(model.streamed_layers() <= 1, "mean and softmax are not streamable");
+    let mut rng = Rng::new(9);
+    for _ in 0..20 {
+        let x: Vec<i8> = rng.bytes(model.input_shape().len()).into_iter().map(|b| b as i8).collect();
+        let mut arena = vec![0u8; model.arena_len()];
+        let full: Vec<i8> = model.run(&x, &mut arena).expect("runs").values().collect();
+        let mut arena = vec![0u8; model.streamed_arena_len()];
+        let streamed: Vec<i8> = model.run_streamed(&x, &mut arena).expect("runs").values().collect();
+        assert_eq!(full, streamed);
+        assert_eq!(full.len(), 10);
+    }
+    let err = int8_reference::run(&blob, &[0; 60]).unwrap_err();
+    assert!(err.contains("unsupported layer: softmax"), "{err}");
+}
+
+fn mean_blob(h: u16, w: u16, multiplier: Multiplier) -> Result<Vec<u8>, Error> {
+    let output = Quant { scale: 0.1, zero_point: 0 };
+    let layer = LayerDef::Mean(MeanDef { multiplier, output });
+    let def = ModelDef { input: spec(h, w, 3, 0.1, 0), output: spec(1, 1, 3, 0.1, 0), layers: &[layer] };
+    infer_core::to_blob(&def)
+}
+
+fn softmax_blob(c: u16, m: i32, left: i32, diff_min: i32, output: Quant) -> Result<Vec<u8>, Error> {
+    let layer =
+        LayerDef::Softmax(SoftmaxDef { input_multiplier: m, input_left_shift: left, diff_min, output });
+    let def = ModelDef {
+        input: spec(1, 1, c, 0.1, 0),
+        output: spec(1, 1, c, output.scale, -128),
+        layers: &[layer],
+    };
+    infer_core::to_blob(&def)
+}
+
+fn rejected_field(r: Result<Vec<u8>, Error>) -> &'static str {
+    match r {
+        Err(Error::Layer { field, .. }) => field,
+        other => panic!("expected a layer error, got {other:?}"),
+    }
+}
+
+/// The loader refuses what could overflow the kernels or what TFLite refuses.
+#[test]
+fn loader_checks_mean_and_softmax_fields() {
+    let m = |multiplier, shift| Multiplier { multiplier, shift };
+    assert!(mean_blob(7, 7, m(1 << 30, 1)).is_ok());
+    assert_eq!(rejected_field(mean_blob(7, 7, m(12345, 0))), "multiplier");
+    assert_eq!(rejected_field(mean_blob(7, 7, m(1 << 30, 31))), "multiplier");
+    // n = 1: nothing folded, so a left shift of 24 would overflow (128 · 2^24 + 128 > i32::MAX).
+    assert!(mean_blob(1, 1, m(1 << 30, 23)).is_ok());
+    assert_eq!(rejected_field(mean_blob(1, 1, m(1 << 30, 24))), "multiplier");
+    // 49 positions fold 5 bits of shift away.
+    assert!(mean_blob(7, 7, m(i32::MAX, 21)).is_ok());
+    assert_eq!(rejected_field(mean_blob(4096, 4096, m(1 << 30, 0))), "input h*w");
+
+    let out = Quant { scale: 1.0 / 256.0, zero_point: -128 };
+    let (mult, left, diff_min) = softmax_params(1.0, 0.1);
+    assert!(softmax_blob(1001, mult, left, diff_min, out).is_ok());
+    assert!(softmax_blob(4095, mult, left, diff_min, out).is_ok());
+    assert_eq!(rejected_field(softmax_blob(4096, mult, left, diff_min, out)), "input channels");
+    let zp = Quant { zero_point: -127, ..out };
+    assert_eq!(rejected_field(softmax_blob(10, mult, left, diff_min, zp)), "output.zero_point");
+    let off = Quant { scale: 1.0 / 255.0, ..out };
+    assert_eq!(rejected_field(softmax_blob(10, mult, left, diff_min, off)), "output.scale");
+    // TFLite's tolerance: |scale − 1/256| <= 0.001 / 256.
+    let near = Quant { scale: 1.0005 / 256.0, ..out };
+    assert!(softmax_blob(10, mult, left, diff_min, near).is_ok());
+    assert_eq!(rejected_field(softmax_blob(10, -5, left, diff_min, out)), "input_multiplier");
+    assert!(softmax_blob(10, 0, left, diff_min, out).is_ok());
+    assert_eq!(rejected_field(softmax_blob(10, mult, 32, 0, out)), "input_left_shift");
+    assert_eq!(rejected_field(softmax_blob(10, mult, -1, diff_min, out)), "input_left_shift");
+    assert_eq!(rejected_field(softmax_blob(10, mult, left, 1, out)), "diff_min");
+    // A left shift of 31 leaves room for a difference of 0 only (TFLite's diff_min is then 0).
+    assert!(softmax_blob(10, i32::MAX, 31, 0, out).is_ok());
+    assert_eq!(rejected_field(softmax_blob(10, i32::MAX, 31, -1, out)), "diff_min");
+    assert!(softmax_blob(10, mult, 24, -127, out).is_ok());
+    assert_eq!(rejected_field(softmax_blob(10, mult, 24, -128, out)), "diff_min");
+    // Below 2^23 every int8 difference fits, whatever diff_min says.
+    assert!(softmax_blob(10, mult, 23, -100_000, out).is_ok());
 }

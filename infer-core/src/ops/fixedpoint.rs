@@ -2,9 +2,10 @@
 //! (`fixedpoint/fixedpoint.h`, and `GetReciprocal` from TFLite's `internal/common.h`), on the
 //! raw i32 of a `FixedPoint<int32_t, I>` (value = raw / 2^(31 − I)).
 //!
-//! Every intermediate is proven in range (by the argument in each comment, and for
-//! [`exp_on_negative_values`] by the exhaustive test of its interval polynomial), so the plain
-//! i32 operators here never overflow: the same results as the C++ in its defined range.
+//! Every intermediate is in range (by the argument in each comment, by the exhaustive test of
+//! the exp polynomial over every input the softmax can give it, and by the dense sampled test
+//! of the reciprocal), so the plain i32 operators here do not overflow: the same results as
+//! the C++ in its defined range.
 
 use crate::quant_math::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul as srdhm};
 
@@ -60,7 +61,8 @@ pub(crate) fn exp_on_negative_values(a: i32) -> i32 {
         (FRACTIONAL_BITS + 3, 720_401),
         (FRACTIONAL_BITS + 4, 242),
     ];
-    let a_mod_quarter_minus_quarter = (a & (ONE_QUARTER - 1)) - ONE_QUARTER; // in [−1/4, 0)
+    // In [−1/4, 0).
+    let a_mod_quarter_minus_quarter = (a & (ONE_QUARTER - 1)) - ONE_QUARTER;
     // Rescale<0> from Q5.26: a saturating ×2^5, exact here (|value| <= 2^24).
     let mut result = exp_on_quarter_interval(saturating_shl(a_mod_quarter_minus_quarter, 5));
     // a <= 0 and the first term lies in [−2^24, 0): the difference fits i32.
@@ -124,11 +126,25 @@ mod tests {
     #[test]
     fn exp_matches_f64() {
         assert_eq!(exp_on_negative_values(0), i32::MAX);
-        for raw in [-1, -2, -1000, -(1 << 24), -(1 << 26), -(3 << 25) - 12345, -(31 << 26), i32::MIN + 1, i32::MIN] {
+        for raw in
+            [-1, -2, -1000, -(1 << 24), -(1 << 26), -(3 << 25) - 12345, -(31 << 26), i32::MIN + 1, i32::MIN]
+        {
             let got = f64::from(exp_on_negative_values(raw)) / 2f64.powi(31);
             let want = (f64::from(raw) / 2f64.powi(26)).exp();
             assert!((got - want).abs() < 5e-7, "exp({raw}) = {got}, want {want}");
         }
+    }
+
+    /// 1 / (1 + a) over [0, 1): every 2^7-th raw value and both ends densely; no i32 overflow
+    /// (debug builds check) and within 1e−8.
+    #[test]
+    fn one_over_one_plus_x_sampled() {
+        let check = |a: i32| {
+            let got = f64::from(one_over_one_plus_x(a)) / 2f64.powi(31);
+            let want = 1.0 / (1.0 + f64::from(a) / 2f64.powi(31));
+            assert!((got - want).abs() < 1e-8, "1 / (1 + {a}): {got}, want {want}");
+        };
+        (0..i32::MAX).step_by(128).chain(0..4096).chain(i32::MAX - 4096..=i32::MAX).for_each(check);
     }
 
     #[test]

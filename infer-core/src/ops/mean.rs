@@ -52,9 +52,9 @@ mod tests {
 
     /// A problem the loader accepts: dims, zero points, (m, s) whose folded left shift fits.
     fn problem() -> impl Strategy<Value = (Dims, Vec<u8>, i8, i8, i32, i32)> {
-        (dims(12, 6), any::<i8>(), any::<i8>(), multiplier(), -31i32..=12).prop_flat_map(|(d, zi, zo, m, s)| {
-            (Just(d), activations(d.len()), Just(zi), Just(zo), Just(m), Just(s))
-        })
+        (dims(12, 6), any::<i8>(), any::<i8>(), multiplier(), -31i32..=12).prop_flat_map(
+            |(d, zi, zo, m, s)| (Just(d), activations(d.len()), Just(zi), Just(zo), Just(m), Just(s)),
+        )
     }
 
     proptest! {
@@ -66,7 +66,8 @@ mod tests {
             prop_assert_eq!((fm, fs), crate::quant_math::fold_mean_multiplier(m, s, n as u64));
             let bound = n * 255;
             prop_assume!(bound << fs.max(0) <= ACC_LIMIT);
-            let p = MeanParams { input: d, in_zp: i32::from(zi), multiplier: fm, shift: fs, out_zp: i32::from(zo) };
+            let (in_zp, out_zp) = (i32::from(zi), i32::from(zo));
+            let p = MeanParams { input: d, in_zp, multiplier: fm, shift: fs, out_zp };
             let mut got = vec![0x55u8; d.c + 1];
             mean(&p, &x, &mut got);
             prop_assert_eq!(got[d.c], 0x55);

@@ -124,14 +124,23 @@ mod tests {
         if sum >= 512.0 {
             return vec![None; x.len()];
         }
-        x.iter().map(|&v| Some(if keep(v) { ((e(v) / sum * 256.0).round() as i64 - 128).clamp(-128, 127) } else { -128 })).collect()
+        x.iter()
+            .map(|&v| {
+                Some(if keep(v) {
+                    ((e(v) / sum * 256.0).round() as i64 - 128).clamp(-128, 127)
+                } else {
+                    -128
+                })
+            })
+            .collect()
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(500))]
         #[test]
         fn softmax_near_float_reference(
-            (depth, pixels, x) in (1..80usize, 1..4usize).prop_flat_map(|(d, n)| (Just(d), Just(n), activations(d * n))),
+            (depth, pixels, x) in (1..80usize, 1..4usize)
+                .prop_flat_map(|(d, n)| (Just(d), Just(n), activations(d * n))),
             s in prop_oneof![0.001f32..0.5, 0.5f32..40.0, Just(0.0634f32), Just(40.0f32)],
         ) {
             let p = params(s, pixels, depth);

@@ -23,7 +23,8 @@ pub fn mean(x: &Tensor, def: &MeanDef) -> Result<Tensor, String> {
             }
         }
         let acc32 = i32::try_from(acc).map_err(|_| format!("channel {c}: sum {acc} does not fit i32"))?;
-        let v = mbqm(acc32, m, shift).ok_or_else(|| format!("channel {c}: MBQM({acc32}, {m}, {shift}) overflows i32"))?;
+        let v = mbqm(acc32, m, shift)
+            .ok_or_else(|| format!("channel {c}: MBQM({acc32}, {m}, {shift}) overflows i32"))?;
         values.push(clamp_to(i64::from(v) + i64::from(def.output.zero_point), (-128, 127)));
     }
     Ok(Tensor { values, h: 1, w: 1, c: x.c, quant: def.output })
