@@ -4,7 +4,7 @@
 //! its only errors are the caller's ([`RunError`]).
 
 use crate::error::{Error, RunError};
-use crate::ops::{add, conv2d, dense, depthwise, global_avg_pool, max_pool, requantize};
+use crate::ops::{add, conv2d, dense, depthwise, global_avg_pool, max_pool, mean, requantize, softmax};
 use crate::output::Output;
 use crate::ops::Dims;
 use crate::plan::{load, Layout, Region, Step};
@@ -278,6 +278,8 @@ fn execute(kernel: &Kernel<'_>, src: &[u8], dst: &mut [u8], slots: &[u8], region
             add::add(params, src, saved, &mut dst[..src.len()]);
         }
         Kernel::Requantize(p) => requantize::requantize(p, src, &mut dst[..src.len()]),
+        Kernel::Mean(p) => mean::mean(p, src, dst),
+        Kernel::Softmax(p) => softmax::softmax(p, src, &mut dst[..src.len()]),
         Kernel::Save { .. } => {}
     }
 }

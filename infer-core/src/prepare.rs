@@ -8,11 +8,17 @@ use crate::ops::add::AddParams;
 use crate::ops::conv2d::Conv2dParams;
 use crate::ops::dense::DenseParams;
 use crate::ops::depthwise::DepthwiseParams;
+use crate::ops::mean::MeanParams;
 use crate::ops::requantize::RequantizeParams;
+use crate::ops::softmax::{SoftmaxParams, MAX_DEPTH};
 use crate::ops::{Dims, Geom};
-use crate::schema::{AddDef, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, Quant, Shape, TensorSpec};
+use crate::quant_math::fold_mean_multiplier;
+use crate::schema::{
+    AddDef, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, MeanDef, Quant, Shape, SoftmaxDef, TensorSpec,
+};
 use crate::validate::{
-    channels, check_shape, dims_to_shape, max_left, quant, scalar, stage, weights, window, Ctx,
+    channels, check_shape, dims_to_shape, max_left, multiplier_ok, quant, scalar, stage, weights, window,
+    Ctx,
 };
 
 /// Residual slots a model may use.
@@ -31,6 +37,8 @@ pub(crate) enum Kernel<'a> {
     Save { slot: usize },
     Add { slot: usize, params: AddParams },
     Requantize(RequantizeParams),
+    Mean(MeanParams),
+    Softmax(SoftmaxParams),
 }
 
 /// A prepared layer and the tensor it produces (for `Save`, the unchanged input).
@@ -83,6 +91,8 @@ pub(crate) fn prepare<'a>(
                 output: TensorSpec { shape: input.shape, quant: r.output },
             })
         }
+        LayerDef::Mean(m) => mean(&ctx, m, d, input.quant),
+        LayerDef::Softmax(m) => softmax(&ctx, m, d, input.shape),
     }
 }
 
@@ -166,4 +176,52 @@ fn add<'a>(
         kernel: Kernel::Add { slot, params },
         output: TensorSpec { shape: input.shape, quant: a.output },
     })
+}
+
+fn mean<'a>(ctx: &Ctx, m: &MeanDef, d: Dims, in_q: Quant) -> Result<Prepared<'a>, Error> {
+    quant(ctx, &m.output)?;
+    let n = d.h * d.w;
+    // |Σ (q − zp)| <= 255 · n and TFLite's zp · n: n <= 2^23 keeps both below 2^31 − 128.
+    ctx.range("input h*w", n as i64, 1, 1 << 23)?;
+    let (multiplier, shift) = scalar(ctx, "multiplier", &m.multiplier, 30)?;
+    // TFLite's Eval folds 1/n in; the folded shift lies in −31..=shift.
+    let (folded, folded_shift) = fold_mean_multiplier(multiplier, shift, n as u64);
+    let in_zp = i32::from(in_q.zero_point);
+    let bound = n as i64 * i64::from((127 - in_zp).max(in_zp + 128));
+    // The sum shifted left by the folded shift (plus the output zero point) must fit an i32.
+    let k = i64::from(shift - folded_shift);
+    ctx.range("multiplier", i64::from(shift), -31, max_left(bound).unwrap_or(0) + k)?;
+    let out_zp = i32::from(m.output.zero_point);
+    let params = MeanParams { input: d, in_zp, multiplier: folded, shift: folded_shift, out_zp };
+    let shape = dims_to_shape(ctx, Dims { h: 1, w: 1, c: d.c })?;
+    Ok(Prepared { kernel: Kernel::Mean(params), output: TensorSpec { shape, quant: m.output } })
+}
+
+fn softmax<'a>(ctx: &Ctx, s: &SoftmaxDef, d: Dims, shape: Shape) -> Result<Prepared<'a>, Error> {
+    quant(ctx, &s.output)?;
+    // TFLite's SoftmaxPrepare for int8: zero point −128, |scale − 1/256| <= 0.001 / 256 (f32).
+    ctx.range("output.zero_point", s.output.zero_point.into(), -128, -128)?;
+    let delta = (s.output.scale - 1.0 / 256.0).abs();
+    if delta > 0.001f32 * 1.0 / 256.0 {
+        return Err(ctx.err("output.scale", Problem::QuantMismatch));
+    }
+    ctx.range("input channels", d.c as i64, 1, MAX_DEPTH as i64)?;
+    if !multiplier_ok(s.input_multiplier) {
+        let (value, max) = (s.input_multiplier.into(), i32::MAX.into());
+        return Err(ctx.err("input_multiplier", Problem::OutOfRange { value, min: 1 << 30, max }));
+    }
+    ctx.range("input_left_shift", s.input_left_shift.into(), 0, 31)?;
+    // Differences kept (>= diff_min, and >= −255) times 2^left must fit an i32.
+    let left = s.input_left_shift;
+    let fits_any = 255i64 << left <= i64::from(i32::MAX);
+    let min = if fits_any { i32::MIN.into() } else { -(i64::from(i32::MAX) >> left) };
+    ctx.range("diff_min", s.diff_min.into(), min, 0)?;
+    let params = SoftmaxParams {
+        pixels: d.h * d.w,
+        depth: d.c,
+        input_multiplier: s.input_multiplier,
+        input_left_shift: left,
+        diff_min: s.diff_min,
+    };
+    Ok(Prepared { kernel: Kernel::Softmax(params), output: TensorSpec { shape, quant: s.output } })
 }

@@ -70,6 +70,54 @@ pub fn multiplier_from_real(real: f64) -> Multiplier {
     Multiplier { multiplier, shift: shift.clamp(i32::from(i8::MIN), i32::from(i8::MAX)) as i8 }
 }
 
+/// TFLite's MEAN (`reference_ops::QuantizedMeanOrSum`, compute_sum = false) folds 1/`n` into
+/// its Prepare's `(multiplier, shift) = QuantizeMultiplier(s_in / s_out)` at every Eval:
+/// `k = min(63 − CountLeadingZeros64(n), 32, 31 + shift)`, then `multiplier · 2^k / n`
+/// (integer division in i64) with shift `shift − k`. The result may be below 2^30 (it is still
+/// applied by MultiplyByQuantizedMultiplier); it rounds once, where a pool followed by a
+/// requantize would round twice.
+///
+/// For `n >= 1`, `0 <= multiplier < 2^31` and `shift >= −31` (what the loader accepts) the
+/// result lies in `[0, 2^31)` with shift in `−31..=shift`; other inputs give some value without
+/// panicking.
+pub fn fold_mean_multiplier(multiplier: i32, shift: i32, n: u64) -> (i32, i32) {
+    let n = n.max(1);
+    let log2_n = 63 - n.leading_zeros() as i32;
+    // k >= 0 whenever shift >= −31; the clamp only keeps the shift below defined.
+    let k = log2_n.min(32).min(31 + shift).max(0);
+    // |multiplier| < 2^31 and k <= 32 keep the shifted value inside i64; 2^k <= n keeps the
+    // quotient below 2^31 in magnitude.
+    let folded = (i64::from(multiplier) << k) / n as i64;
+    (folded as i32, shift - k)
+}
+
+/// The integer bits of the softmax's scaled input differences (Q5.26), TFLite's
+/// `kScaledDiffIntegerBits`.
+pub const SOFTMAX_SCALED_DIFF_INTEGER_BITS: i32 = 5;
+
+/// Host side: TFLite 2.14's int8 SoftmaxPrepare with the reference kernel, for `beta` (the
+/// model's f32 beta, widened) and the input scale: `(input_multiplier, input_left_shift,
+/// diff_min)`.
+///
+/// - `PreprocessSoftmaxScaling`: `real = min(beta · s_in · 2^(31 − 5), 2^31 − 1)` in double,
+///   then `QuantizeMultiplierGreaterThanOne(real)` (QuantizeMultiplier; TFLite aborts unless
+///   `real > 1`, which here gives a shift <= 0 that the loader rejects).
+/// - `CalculateInputRadius(5, shift)`: `floor((2^5 − 1) · 2^(31 − 5) / 2^shift)` in double;
+///   `diff_min` is its negation.
+pub fn softmax_params(beta: f64, input_scale: f32) -> (i32, i32, i32) {
+    let bits = SOFTMAX_SCALED_DIFF_INTEGER_BITS;
+    let scale = f64::from(1u32 << (31 - bits));
+    let real = beta * f64::from(input_scale) * scale;
+    // std::min(real, max): a NaN `real` stays NaN (and quantizes to (0, 0)).
+    let max = f64::from(i32::MAX);
+    let real = if max < real { max } else { real };
+    let (multiplier, shift) = quantize_multiplier(real);
+    let max_input_rescaled = f64::from((1i32 << bits) - 1) * scale / libm::exp2(f64::from(shift));
+    // `as` saturates where C++ would be undefined (shifts the loader rejects anyway).
+    let radius = libm::floor(max_input_rescaled) as i32;
+    (multiplier, shift, -radius)
+}
+
 /// The residual-add left shift of TFLM's int8 add (`add_common.cc`).
 pub const ADD_LEFT_SHIFT: i32 = 20;
 
@@ -157,6 +205,44 @@ mod tests {
         assert_eq!(quantize_multiplier(f64::NAN), (0, 0));
         // Just below 1.0 rounds up to 2^31 and carries into the shift.
         assert_eq!(quantize_multiplier(1.0 - 1e-12), (1 << 30, 1));
+    }
+
+    /// INT8.md's check value: Google's int8 MobileNetV2 MEAN (op 63: tensor 171 → 172, 7×7
+    /// positions), scales as `get_tensor_details()` reads them from
+    /// `tf2_mobilenet_v2_1.0_224_ptq.tflite`.
+    #[test]
+    fn mean_folding_mobilenet_v2() {
+        // 0.0235294 and 0.0190778.
+        let (s_in, s_out) = (f32::from_bits(0x3cc0_c0c1), f32::from_bits(0x3c9c_491d));
+        let m = multiplier_from_real(f64::from(s_in) / f64::from(s_out));
+        assert_eq!((m.multiplier, m.shift), (1_324_286_437, 1));
+        assert_eq!(fold_mean_multiplier(m.multiplier, i32::from(m.shift), 49), (864_840_122, -4));
+    }
+
+    #[test]
+    fn mean_folding_edges() {
+        // n = 1: nothing to fold.
+        assert_eq!(fold_mean_multiplier(P30, 3, 1), (P30, 3));
+        // A power of two folds exactly into the shift.
+        assert_eq!(fold_mean_multiplier(1_500_000_000, -2, 64), (1_500_000_000, -8));
+        // k is clamped to 31 + shift: the multiplier keeps less precision.
+        assert_eq!(fold_mean_multiplier(P30, -28, 196), (43_826_196, -31)); // 2^33 / 196
+        assert_eq!(fold_mean_multiplier(0, 0, 49), (0, -5));
+        // Huge n: k is capped at 32.
+        assert_eq!(fold_mean_multiplier(i32::MAX, 1, 1 << 40), (8_388_607, -31));
+    }
+
+    /// Values TFLite's SoftmaxPrepare gives (recomputed by `scripts/tflite_op_fixtures.py`,
+    /// confirmed by the fixtures' outputs in `tests/tflite_ops.rs`).
+    #[test]
+    fn softmax_params_check_values() {
+        // MobileNetV2's softmax input (scale 0.063365..., beta 1).
+        assert_eq!(softmax_params(1.0, f32::from_bits(0x3d81_c585)), (1_088_602_752, 23, -248));
+        assert_eq!(softmax_params(1.0, 0.0625), (1 << 30, 23, -248));
+        assert_eq!(softmax_params(1.0, 0.5), (1 << 30, 26, -31));
+        // Capped at 2^31 − 1: the largest shift, and only the maximum itself passes diff_min.
+        assert_eq!(softmax_params(1.0, 40.0), (i32::MAX, 31, 0));
+        assert_eq!(softmax_params(1.0, 0.001), (1_099_511_680, 17, -15_872));
     }
 
     #[test]

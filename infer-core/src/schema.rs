@@ -1,8 +1,10 @@
 //! The blob body's schema: plain serde types whose weight data are borrowed byte slices, so a
 //! postcard body in flash is used in place (no copy, no heap).
 //!
-//! Field order is the wire order (postcard is not self-describing): append-only changes need a
-//! new format version in [`crate::blob`].
+//! Field order is the wire order (postcard is not self-describing): changing a struct needs a
+//! new format version in [`crate::blob`]. New [`LayerDef`] variants are appended at the end
+//! (`Mean`, `Softmax`), so every blob written before them decodes unchanged under the same
+//! version; a reader that predates them rejects such a blob as undecodable.
 
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -234,6 +236,35 @@ pub struct RequantizeDef {
     pub output: Quant,
 }
 
+/// Mean over H and W of an int8 tensor, exactly TFLite 2.14's int8 MEAN with the reference
+/// kernel (`reference_ops::QuantizedMeanOrSum`, compute_sum = false): output 1×1×C.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct MeanDef {
+    /// `QuantizeMultiplier(double(s_in) / double(s_out))`, as TFLite's Prepare computes it
+    /// ([`crate::quant_math::multiplier_from_real`]); not yet folded with 1/(H·W): the loader
+    /// folds it exactly as TFLite's Eval does
+    /// ([`crate::quant_math::fold_mean_multiplier`]).
+    pub multiplier: Multiplier,
+    /// Output quantization.
+    pub output: Quant,
+}
+
+/// Int8 softmax over the channels (last axis) of each pixel, exactly TFLite 2.14's reference
+/// int8 softmax (gemmlowp fixed point, kScaledDiffIntegerBits = 5, kAccumulationIntegerBits =
+/// 12).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct SoftmaxDef {
+    /// `input_multiplier` as TFLite's Prepare computes it from beta and the input scale
+    /// (`PreprocessSoftmaxScaling`, in double; see [`crate::quant_math::softmax_params`]).
+    pub input_multiplier: i32,
+    /// `input_left_shift` (0..=31), from the same computation.
+    pub input_left_shift: i32,
+    /// `diff_min` (<= 0): `−CalculateInputRadius(5, input_left_shift)`.
+    pub diff_min: i32,
+    /// Output quantization (TFLite requires scale 1/256, zero point −128 for int8).
+    pub output: Quant,
+}
+
 /// One layer; layers run in sequence, each consuming the previous one's output.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
 pub enum LayerDef<'a> {
@@ -256,6 +287,10 @@ pub enum LayerDef<'a> {
     Add(AddDef),
     /// Rescale to a new scale / zero point.
     Requantize(RequantizeDef),
+    /// TFLite's int8 MEAN over H and W (appended: older blobs decode unchanged).
+    Mean(MeanDef),
+    /// TFLite's int8 softmax over each pixel's channels (appended).
+    Softmax(SoftmaxDef),
 }
 
 impl LayerDef<'_> {
@@ -270,6 +305,8 @@ impl LayerDef<'_> {
             LayerDef::Save { .. } => "save",
             LayerDef::Add(_) => "add",
             LayerDef::Requantize(_) => "requantize",
+            LayerDef::Mean(_) => "mean",
+            LayerDef::Softmax(_) => "softmax",
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Hostile blobs: random bytes, truncations, bit flips (with and without a repaired CRC),
 //! overwritten bytes and oversized length fields. `from_bytes` must return Err or a model that
 //! then runs without panicking — in a debug build, so any integer overflow the validator missed
-//! would panic here. 11,500 generated cases plus every single-bit flip of the body.
+//! would panic here. 11,500 generated cases plus every single-bit flip of the body, and the
+//! same mutations (1,500 cases, every single-bit flip) of a blob with `Mean` and `Softmax`.
 
 mod common;
 
-use common::{tiny_net, Rng};
+use common::{tflite_head_net, tiny_net, Rng};
 use infer_core::{crc32, Error, Model, RunError, HEADER_LEN};
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -13,6 +14,26 @@ use std::sync::OnceLock;
 fn base() -> &'static [u8] {
     static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
     BLOB.get_or_init(|| tiny_net(11).blob())
+}
+
+/// A blob with the TFLite-import layers (softmax per pixel, mean, softmax).
+fn head() -> &'static [u8] {
+    static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+    BLOB.get_or_init(|| tflite_head_net(12).blob())
+}
+
+/// Flip `flips` (or overwrite with `edits`) in `base`'s body, repair the CRC, load and run.
+fn mutate_and_run(base: &[u8], flips: &[(prop::sample::Index, u8)], edits: &[(prop::sample::Index, u8)], seed: u64) {
+    let mut b = base.to_vec();
+    let body = b.len() - HEADER_LEN;
+    for (i, bit) in flips {
+        b[HEADER_LEN + i.index(body)] ^= 1 << bit;
+    }
+    for (i, v) in edits {
+        b[HEADER_LEN + i.index(body)] = *v;
+    }
+    repair(&mut b);
+    let _ = load_and_run(&b, seed);
 }
 
 /// Recompute the header's body length and CRC so mutations reach the decoder and validator.
@@ -106,6 +127,22 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(750))]
+
+    /// The TFLite-import layers' fields, flipped.
+    #[test]
+    fn head_bit_flips_with_valid_crc(flips in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..5), seed in any::<u64>()) {
+        mutate_and_run(head(), &flips, &[], seed);
+    }
+
+    /// The TFLite-import layers' fields, overwritten with extremes.
+    #[test]
+    fn head_overwritten_bytes(edits in proptest::collection::vec((any::<prop::sample::Index>(), prop_oneof![Just(0xFFu8), Just(0x80), Just(0), Just(0x7F), Just(0x3E), any::<u8>()]), 1..4), seed in any::<u64>()) {
+        mutate_and_run(head(), &[], &edits, seed);
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
 
     /// Every strict prefix is an error, with the header as written or repaired to match.
@@ -141,7 +178,16 @@ proptest! {
 /// of every field the property tests might miss).
 #[test]
 fn every_single_bit_flip_with_valid_crc() {
-    let base = base();
+    single_bit_flips(base());
+}
+
+#[test]
+fn head_loads_runs_and_every_single_bit_flip() {
+    load_and_run(head(), 0).unwrap();
+    single_bit_flips(head());
+}
+
+fn single_bit_flips(base: &[u8]) {
     let (mut ok, mut err) = (0, 0);
     for i in HEADER_LEN..base.len() {
         for bit in 0..8 {

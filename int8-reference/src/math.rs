@@ -80,8 +80,8 @@ pub fn quantize_multiplier(real: f64) -> (i32, i32) {
 
 /// TFLite's MEAN over `n` positions (`QuantizedMeanOrSum`) folds 1/n into the multiplier
 /// `(m, s) = QuantizeMultiplier(s_in / s_out)`: `k = min(63 − clz64(n), 32, 31 + s)`, result
-/// `(m · 2^k / n, s − k)`. Not a layer of the blob schema (its GlobalAvgPool is TFLM's
-/// AvgPool); kept for INT8.md's check value and the trainer's tests.
+/// `(m · 2^k / n, s − k)`. The blob's `Mean` layer ([`crate::ops::mean`]); its GlobalAvgPool is
+/// TFLM's AvgPool, a different op.
 pub fn fold_mean(m: i32, s: i32, n: u64) -> (i32, i32) {
     let log2_n = 63 - n.max(1).leading_zeros() as i32;
     let k = log2_n.min(32).min(31 + s).max(0);

@@ -15,9 +15,12 @@ pub mod conv2d;
 mod conv_group;
 pub mod dense;
 pub mod depthwise;
+mod fixedpoint;
 pub mod global_avg_pool;
 pub mod max_pool;
+pub mod mean;
 pub mod requantize;
+pub mod softmax;
 
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -2,10 +2,10 @@
 //! Owns every byte buffer; `Net::def_layers` borrows them into the blob schema.
 #![allow(dead_code)]
 
-use infer_core::quant_math::{add_multipliers, multiplier_from_real};
+use infer_core::quant_math::{add_multipliers, multiplier_from_real, softmax_params};
 use infer_core::{
-    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, ModelDef, Quant,
-    RequantizeDef, Shape, TensorSpec, Window,
+    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, MeanDef, ModelDef, Quant,
+    RequantizeDef, Shape, SoftmaxDef, TensorSpec, Window,
 };
 
 /// xorshift64*: deterministic, dependency-free.
@@ -66,6 +66,8 @@ pub enum L {
     Save(u8),
     Add(AddDef),
     Requant(RequantizeDef),
+    Mean(MeanDef),
+    Softmax(SoftmaxDef),
 }
 
 impl L {
@@ -100,6 +102,8 @@ impl L {
             L::Save(slot) => LayerDef::Save { slot: *slot },
             L::Add(a) => LayerDef::Add(*a),
             L::Requant(r) => LayerDef::Requantize(*r),
+            L::Mean(m) => LayerDef::Mean(*m),
+            L::Softmax(m) => LayerDef::Softmax(*m),
         }
     }
 }
@@ -207,6 +211,23 @@ impl Net {
         self
     }
 
+    /// TFLite's int8 MEAN over H and W (the importer's multiplier: unfolded s_in / s_out).
+    pub fn mean(&mut self, out: Quant) -> &mut Net {
+        let multiplier = multiplier_from_real(f64::from(self.cur.quant.scale) / f64::from(out.scale));
+        self.layers.push(L::Mean(MeanDef { multiplier, output: out }));
+        self.cur = TensorSpec { shape: Shape { h: 1, w: 1, c: self.cur.shape.c }, quant: out };
+        self
+    }
+
+    /// TFLite's int8 softmax over channels, parameters as its Prepare computes them.
+    pub fn softmax(&mut self, beta: f32) -> &mut Net {
+        let (input_multiplier, input_left_shift, diff_min) = softmax_params(f64::from(beta), self.cur.quant.scale);
+        let output = q(1.0 / 256.0, -128);
+        self.layers.push(L::Softmax(SoftmaxDef { input_multiplier, input_left_shift, diff_min, output }));
+        self.cur.quant = output;
+        self
+    }
+
     pub fn layer_defs(&self) -> Vec<LayerDef<'_>> {
         self.layers.iter().map(L::def).collect()
     }
@@ -253,6 +274,19 @@ pub fn tiny_net(seed: u64) -> Net {
         .conv(1, 1, 6, Activation::None, false, q(0.08, 3))
         .gap()
         .dense(3, Activation::None, q(0.2, 0));
+    n
+}
+
+/// A classifier head as a TFLite import has it: conv, softmax over each pixel's channels,
+/// MEAN, dense, softmax.
+pub fn tflite_head_net(seed: u64) -> Net {
+    let mut n = Net::new(Shape { h: 6, w: 5, c: 2 }, pixel_quant(), seed);
+    n.conv(3, 1, 5, Activation::Relu6, false, q(0.05, -128))
+        .softmax(1.0)
+        .conv(1, 1, 8, Activation::None, false, q(0.03, 4))
+        .mean(q(0.021, -3))
+        .dense(10, Activation::None, q(0.0634, -53))
+        .softmax(1.0);
     n
 }
 

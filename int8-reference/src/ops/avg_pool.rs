@@ -2,7 +2,7 @@
 //! whole image, so it keeps scale and zero point. Sum of q (not q − zp) over the n = H·W taps,
 //! divided rounding half away from zero as INT8.md writes it:
 //! `acc > 0 ? (acc + n/2) / n : (acc − n/2) / n` with truncating division, then clamped.
-//! (INT8.md's MEAN, with 1/N folded into the multiplier, is a different op the schema lacks.)
+//! (INT8.md's MEAN, with 1/N folded into the multiplier, is the separate `Mean` layer, [`super::mean`].)
 
 use crate::tensor::Tensor;
 

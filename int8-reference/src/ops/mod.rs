@@ -8,6 +8,7 @@ pub mod conv;
 pub mod dense;
 pub mod depthwise;
 pub mod max_pool;
+pub mod mean;
 pub mod requantize;
 
 use crate::activation::clamp_to;

@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""Oracle fixtures for infer-core's `Mean` and `Softmax` layers, from TFLite 2.14's reference
+kernels (`OpResolverType.BUILTIN_REF`).
+
+Builds tiny one-op `.tflite` models by hand (an int8 MEAN over axes [1, 2], an int8 SOFTMAX over
+the last axis), runs them on random and edge-case int8 inputs, and writes every case to
+`infer-core/tests/fixtures/tflite_ops/{mean,softmax}.txt`, one case per line (each file's first
+line names the fields). `infer-core/tests/tflite_ops.rs` replays them byte for byte.
+
+Not run by CI. To regenerate (needs tflite-runtime 2.14.0, numpy, flatbuffers and the `tflite`
+schema package):
+
+    python3 -m venv /tmp/tflvenv
+    /tmp/tflvenv/bin/pip install tflite-runtime==2.14.0 numpy flatbuffers tflite
+    /tmp/tflvenv/bin/python scripts/tflite_op_fixtures.py
+
+The output is deterministic (fixed seed).
+"""
+import math
+import os
+import pathlib
+import struct
+import sys
+import tempfile
+
+import flatbuffers
+import numpy as np
+import tflite
+from tflite_runtime.interpreter import Interpreter, OpResolverType
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+OUT = ROOT / "infer-core" / "tests" / "fixtures" / "tflite_ops"
+INT8, INT32 = tflite.TensorType.INT8, tflite.TensorType.INT32
+
+
+def f32(x):
+    """x rounded to f32, as a Python float."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def f32_hex(x):
+    """The f32 bit pattern of x, as 8 hex digits (exact round trip into Rust)."""
+    return struct.pack(">f", x).hex()
+
+
+def _ivec(b, start, values):
+    start(b, len(values))
+    for v in reversed(values):
+        b.PrependInt32(v)
+    return b.EndVector()
+
+
+def _quant(b, scale, zp):
+    tflite.QuantizationParametersStartScaleVector(b, 1)
+    b.PrependFloat32(scale)
+    scales = b.EndVector()
+    tflite.QuantizationParametersStartZeroPointVector(b, 1)
+    b.PrependInt64(zp)
+    zps = b.EndVector()
+    tflite.QuantizationParametersStart(b)
+    tflite.QuantizationParametersAddScale(b, scales)
+    tflite.QuantizationParametersAddZeroPoint(b, zps)
+    return tflite.QuantizationParametersEnd(b)
+
+
+def _tensor(b, name, shape, ttype, buffer, quant=None):
+    name = b.CreateString(name)
+    shape = _ivec(b, tflite.TensorStartShapeVector, shape)
+    q = _quant(b, *quant) if quant else None
+    tflite.TensorStart(b)
+    tflite.TensorAddShape(b, shape)
+    tflite.TensorAddType(b, ttype)
+    tflite.TensorAddBuffer(b, buffer)
+    tflite.TensorAddName(b, name)
+    if q is not None:
+        tflite.TensorAddQuantization(b, q)
+    return tflite.TensorEnd(b)
+
+
+def one_op_model(opcode, options_type, options_fn, tensors, inputs, outputs):
+    """A model with one subgraph running one builtin op. `tensors` are (name, shape, type,
+    quant or None, const bytes or None); buffer 0 is the empty sentinel."""
+    b = flatbuffers.Builder(1024)
+    buf_data = [None] + [t[4] for t in tensors if t[4] is not None]
+    buffers = []
+    for data in buf_data:
+        vec = b.CreateByteVector(data) if data is not None else None
+        tflite.BufferStart(b)
+        if vec is not None:
+            tflite.BufferAddData(b, vec)
+        buffers.append(tflite.BufferEnd(b))
+    tensor_offsets, next_buf = [], 1
+    for name, shape, ttype, quant, data in tensors:
+        idx = 0
+        if data is not None:
+            idx, next_buf = next_buf, next_buf + 1
+        tensor_offsets.append(_tensor(b, name, shape, ttype, idx, quant))
+    options = options_fn(b)
+    op_in = _ivec(b, tflite.OperatorStartInputsVector, list(inputs))
+    op_out = _ivec(b, tflite.OperatorStartOutputsVector, list(outputs))
+    tflite.OperatorStart(b)
+    tflite.OperatorAddOpcodeIndex(b, 0)
+    tflite.OperatorAddInputs(b, op_in)
+    tflite.OperatorAddOutputs(b, op_out)
+    tflite.OperatorAddBuiltinOptionsType(b, options_type)
+    tflite.OperatorAddBuiltinOptions(b, options)
+    op = tflite.OperatorEnd(b)
+
+    tflite.SubGraphStartTensorsVector(b, len(tensor_offsets))
+    for t in reversed(tensor_offsets):
+        b.PrependUOffsetTRelative(t)
+    tvec = b.EndVector()
+    sg_in = _ivec(b, tflite.SubGraphStartInputsVector, [inputs[0]])
+    sg_out = _ivec(b, tflite.SubGraphStartOutputsVector, list(outputs))
+    tflite.SubGraphStartOperatorsVector(b, 1)
+    b.PrependUOffsetTRelative(op)
+    ops = b.EndVector()
+    tflite.SubGraphStart(b)
+    tflite.SubGraphAddTensors(b, tvec)
+    tflite.SubGraphAddInputs(b, sg_in)
+    tflite.SubGraphAddOutputs(b, sg_out)
+    tflite.SubGraphAddOperators(b, ops)
+    sg = tflite.SubGraphEnd(b)
+
+    tflite.OperatorCodeStart(b)
+    tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(opcode, 127))
+    tflite.OperatorCodeAddBuiltinCode(b, opcode)
+    tflite.OperatorCodeAddVersion(b, 2)
+    code = tflite.OperatorCodeEnd(b)
+
+    tflite.ModelStartOperatorCodesVector(b, 1)
+    b.PrependUOffsetTRelative(code)
+    codes = b.EndVector()
+    tflite.ModelStartSubgraphsVector(b, 1)
+    b.PrependUOffsetTRelative(sg)
+    sgs = b.EndVector()
+    tflite.ModelStartBuffersVector(b, len(buffers))
+    for x in reversed(buffers):
+        b.PrependUOffsetTRelative(x)
+    bufs = b.EndVector()
+    desc = b.CreateString("infer-core oracle fixture")
+    tflite.ModelStart(b)
+    tflite.ModelAddVersion(b, 3)
+    tflite.ModelAddOperatorCodes(b, codes)
+    tflite.ModelAddSubgraphs(b, sgs)
+    tflite.ModelAddBuffers(b, bufs)
+    tflite.ModelAddDescription(b, desc)
+    b.Finish(tflite.ModelEnd(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def run(model_bytes, inputs):
+    """Run the model with the reference kernels on each int8 input array."""
+    with tempfile.NamedTemporaryFile(suffix=".tflite", delete=False) as f:
+        f.write(model_bytes)
+        path = f.name
+    try:
+        it = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+        it.allocate_tensors()
+        i_det, o_det = it.get_input_details()[0], it.get_output_details()[0]
+        outs = []
+        for x in inputs:
+            it.set_tensor(i_det["index"], x.reshape(i_det["shape"]))
+            it.invoke()
+            outs.append(it.get_tensor(o_det["index"]).copy())
+        return outs
+    finally:
+        os.unlink(path)
+
+
+def mean_model(h, w, c, s_in, zp_in, s_out, zp_out, keep_dims):
+    out_shape = [1, 1, 1, c] if keep_dims else [1, c]
+    tensors = [
+        ("input", [1, h, w, c], INT8, (s_in, zp_in), None),
+        ("axis", [2], INT32, None, np.array([1, 2], "<i4").tobytes()),
+        ("output", out_shape, INT8, (s_out, zp_out), None),
+    ]
+
+    def options(b):
+        tflite.ReducerOptionsStart(b)
+        tflite.ReducerOptionsAddKeepDims(b, keep_dims)
+        return tflite.ReducerOptionsEnd(b)
+
+    return one_op_model(tflite.BuiltinOperator.MEAN, tflite.BuiltinOptions.ReducerOptions, options,
+                        tensors, (0, 1), (2,))
+
+
+def softmax_model(shape, s_in, zp_in, beta):
+    tensors = [
+        ("input", shape, INT8, (s_in, zp_in), None),
+        ("output", shape, INT8, (1.0 / 256, -128), None),
+    ]
+
+    def options(b):
+        tflite.SoftmaxOptionsStart(b)
+        tflite.SoftmaxOptionsAddBeta(b, beta)
+        return tflite.SoftmaxOptionsEnd(b)
+
+    return one_op_model(tflite.BuiltinOperator.SOFTMAX, tflite.BuiltinOptions.SoftmaxOptions, options,
+                        tensors, (0,), (1,))
+
+
+def edge_inputs(rng, n, n_random, narrow=True):
+    """`n_random` uniform int8 inputs plus the edge cases: all equal, one very large among equal
+    small values, all −128, all 127, 60 % of the values at 127 (the softmax sum of exps is then
+    large), and (if `narrow`) values spread over 120..127 only."""
+    def rand(k, lo=-128, hi=128):
+        return rng.integers(lo, hi, k, dtype=np.int64).astype(np.int8)
+
+    xs = [rand(n) for _ in range(n_random)]
+    xs.append(np.full(n, 37, np.int8))
+    one = np.full(n, -100, np.int8)
+    one[rng.integers(0, n)] = 127
+    xs.append(one)
+    xs.append(np.full(n, -128, np.int8))
+    xs.append(np.full(n, 127, np.int8))
+    top = n * 6 // 10
+    xs.append(np.concatenate([rand(n - top), np.full(top, 127, np.int8)]))
+    if narrow:
+        xs.append(rand(n, 120, 128))
+    return xs
+
+
+def hexs(a):
+    """int8 values as hex, runs of 4 or more equal bytes written `hh*count`, pieces joined by
+    '.' (e.g. `0a0b.7f*600.80`)."""
+    data = a.astype(np.int8).tobytes()
+    pieces, plain, i = [], "", 0
+    while i < len(data):
+        j = i
+        while j < len(data) and data[j] == data[i]:
+            j += 1
+        if j - i >= 4:
+            if plain:
+                pieces.append(plain)
+                plain = ""
+            pieces.append(f"{data[i]:02x}*{j - i}")
+        else:
+            plain += data[i:j].hex()
+        i = j
+    if plain:
+        pieces.append(plain)
+    return ".".join(pieces)
+
+
+def quantize_multiplier(real):
+    """TFLite's QuantizeMultiplier (frexp, round half away from zero, carry, flush)."""
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    m = int(math.floor(abs(q) * 2.0**31 + 0.5)) * (1 if q > 0 else -1)
+    if m == 2**31:
+        m //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return m, shift
+
+
+def softmax_prepare(beta, s_in):
+    """TFLite 2.14's SoftmaxPrepare for int8 with the reference kernel: PreprocessSoftmaxScaling
+    and CalculateInputRadius with kScaledDiffIntegerBits = 5, all in double."""
+    real = min(float(beta) * float(s_in) * float(1 << 26), float((1 << 31) - 1))
+    m, shift = quantize_multiplier(real)
+    radius = math.floor(1.0 * 31 * (1 << 26) / (1 << shift))
+    return m, shift, -radius
+
+
+# (s_in, zp_in, s_out, zp_out): Google's MobileNetV2 MEAN, equal quantization, scale ratios
+# below and above one, a ratio that leaves a left shift after folding, and one so small that
+# TFLite clamps the folding shift to 31 + shift.
+MEAN_QUANTS = [
+    (0.0235294122248888, -128, 0.019077831879258156, -128),
+    (0.05, 3, 0.05, 3),
+    (0.05, -20, 0.05, 7),
+    (0.031, 10, 0.0402, -5),
+    (0.1, 0, 0.013, 100),
+    (0.0173, -77, 0.25, 12),
+    (0.9, 5, 0.004, -3),
+    (1e-3, 0, 1e-3 * 2.0**28, 0),
+    (0.02, 0, 0.02 * 0.700001, -128),
+]
+# (h, w, c, keep_dims, quant indices)
+MEAN_SHAPES = [
+    (7, 7, 32, True, [0, 3, 8]),
+    (7, 7, 8, True, [1, 2, 4, 5, 6]),
+    (1, 1, 8, True, [0, 4, 6, 7]),
+    (3, 5, 16, True, [0, 3, 5, 7]),
+    (14, 14, 4, True, [0, 2, 7, 8]),
+    (2, 3, 32, False, [1, 4, 6]),
+    (1, 7, 3, True, [3, 5, 8]),
+    (10, 10, 2, False, [0, 2, 7]),
+    (16, 16, 1, True, [4, 6]),
+    (5, 4, 9, True, [0, 1, 2, 3, 4, 5, 6, 7, 8]),
+]
+
+
+def mean_cases(rng):
+    lines = []
+    for h, w, c, keep, quant_ids in MEAN_SHAPES:
+        for qi in quant_ids:
+            s_in, zp_in, s_out, zp_out = (f32(MEAN_QUANTS[qi][0]), MEAN_QUANTS[qi][1],
+                                          f32(MEAN_QUANTS[qi][2]), MEAN_QUANTS[qi][3])
+            model = mean_model(h, w, c, s_in, zp_in, s_out, zp_out, keep)
+            xs = edge_inputs(rng, h * w * c, 1, narrow=False)
+            for x, y in zip(xs, run(model, xs)):
+                lines.append(f"{h} {w} {c} {int(keep)} {f32_hex(s_in)} {zp_in} {f32_hex(s_out)} "
+                             f"{zp_out} {hexs(x)} {hexs(y.ravel())}")
+    return lines
+
+
+# (tflite shape, s_in, zp_in, beta, random inputs)
+SOFTMAX_CASES = [
+    ([1, 1001], 0.06336501985788345, -53, 1.0, 3),
+    ([1, 1001], 0.1, 0, 1.0, 1),
+    ([1, 1, 1, 1001], 0.02, 17, 0.5, 1),
+    ([1, 1], 0.1, 0, 1.0, 2),
+    ([1, 2], 0.0625, -10, 1.0, 3),
+    ([1, 10], 0.0625, -10, 1.0, 4),
+    ([1, 100], 0.01, 20, 1.0, 3),
+    ([1, 1, 1, 5], 0.5, 0, 1.0, 4),
+    ([1, 1, 1, 64], 1.0, 5, 1.0, 3),
+    ([1, 1, 1, 64], 40.0, 0, 1.0, 2),
+    ([1, 37], 0.2, -1, 2.0, 3),
+    ([1, 37], 0.05, 3, 0.3, 3),
+    ([1, 300], 0.001, 0, 1.0, 2),
+    ([1, 600], 0.08, -128, 1.0, 1),
+    ([1, 2, 3, 10], 0.0634, -53, 1.0, 3),
+    ([1, 1, 1, 16], 0.123, 44, 1.7, 3),
+    ([1, 1, 1, 256], 0.03, 0, 1.0, 2),
+    # Sums of exps of 2^28 and more: gemmlowp's RoundingDivideByPOT gets an exponent of 32..34.
+    ([1, 1500], 0.06336501985788345, -53, 1.0, 0),
+    ([1, 3000], 0.06336501985788345, -53, 1.0, 0),
+    ([1, 4095], 0.06336501985788345, -53, 1.0, 0),
+    ([1, 4095], 0.25, 0, 1.0, 0),
+]
+
+
+def softmax_cases(rng):
+    lines = []
+    for shape, s_in, zp_in, beta, n_random in SOFTMAX_CASES:
+        s_in, beta = f32(s_in), f32(beta)
+        h, w = (1, 1) if len(shape) == 2 else (shape[1], shape[2])
+        c = shape[-1]
+        m, shift, diff_min = softmax_prepare(beta, s_in)
+        model = softmax_model(shape, s_in, zp_in, beta)
+        xs = edge_inputs(rng, h * w * c, n_random, narrow=c <= 1001)
+        for x, y in zip(xs, run(model, xs)):
+            lines.append(f"{h} {w} {c} {f32_hex(beta)} {f32_hex(s_in)} {zp_in} {m} {shift} "
+                         f"{diff_min} {hexs(x)} {hexs(y.ravel())}")
+    return lines
+
+
+def main():
+    rng = np.random.default_rng(20240614)
+    OUT.mkdir(parents=True, exist_ok=True)
+    header = {
+        "mean": "# h w c keep_dims s_in(f32 bits) zp_in s_out(f32 bits) zp_out input(hex i8) "
+                "tflite_output(hex i8)",
+        "softmax": "# h w c beta(f32 bits) s_in(f32 bits) zp_in input_multiplier input_left_shift "
+                   "diff_min (python recomputation of SoftmaxPrepare) input(hex i8) "
+                   "tflite_output(hex i8)",
+    }
+    for name, lines in (("mean", mean_cases(rng)), ("softmax", softmax_cases(rng))):
+        text = "\n".join([header[name], "# generated by scripts/tflite_op_fixtures.py from "
+                          "tflite-runtime 2.14.0, OpResolverType.BUILTIN_REF"] + lines) + "\n"
+        (OUT / f"{name}.txt").write_text(text)
+        print(f"{name}: {len(lines)} cases, {len(text)} bytes", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
