@@ -70,6 +70,10 @@ enum Command {
     /// Write REPORT.md, results.json and figures/ (PNG and SVG) from a study folder of
     /// `trainer suite` and the model cards in --models.
     Report(ReportArgs),
+    /// Import a TensorFlow Lite int8 model (.tflite) as an infer-core blob with its card
+    /// (<name>.import.json); unsupported operators are named with their index.
+    #[command(name = "import-tflite")]
+    ImportTflite(trainer::import::ImportArgs),
 }
 
 #[derive(Args)]
@@ -354,21 +358,16 @@ fn main() -> Result<()> {
             let cfg = TrainConfig::from_command_line(a.settings, a.config.as_deref(), typed)?;
             train_run(&cfg, &command_line)?;
         }
-        Command::Eval(a) => {
-            eval_run(&a.run, a.data.as_deref(), a.cpu)?;
-        }
+        Command::Eval(a) => eval_run(&a.run, a.data.as_deref(), a.cpu).map(drop)?,
         Command::Split(a) => {
             let scan = kaggle::scan(&a.data)?;
             warn_skipped(&scan.skipped);
             let s = split::split(&scan.images, a.protocol, a.seed, a.val_fraction)?;
             println!("{}", serde_json::to_string_pretty(&s.summary)?);
         }
-        Command::Quantize(a) => {
-            quantize_run(&a.options(), &command_line)?;
-        }
-        Command::ValidateInt8(a) => {
-            validate_int8(&a.options())?;
-        }
+        Command::Quantize(a) => quantize_run(&a.options(), &command_line).map(drop)?,
+        Command::ValidateInt8(a) => validate_int8(&a.options()).map(drop)?,
+        Command::ImportTflite(a) => trainer::import::import_tflite(&a)?,
         Command::BenchInt8(a) => a.run()?,
         Command::Predict(a) => a.run()?,
         Command::Suite(a) => {

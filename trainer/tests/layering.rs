@@ -1,11 +1,11 @@
 //! The modules point one way, down the data flow:
-//! `util → data → models → train → eval → run → quant → bench, predict, study` (and `main.rs`, the command
+//! `util → data → models → train → eval → run → quant → bench, predict, study, import` (and `main.rs`, the command
 //! layer, on top). A module may use its own layer and the ones before it, never one after.
 
 use std::path::Path;
 
-const LAYERS: [&str; 10] =
-    ["util", "data", "models", "train", "eval", "run", "quant", "bench", "predict", "study"];
+const LAYERS: [&str; 11] =
+    ["util", "data", "models", "train", "eval", "run", "quant", "bench", "predict", "study", "import"];
 
 fn rank(module: &str) -> Option<usize> {
     LAYERS.iter().position(|&l| l == module)
