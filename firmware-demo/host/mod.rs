@@ -9,6 +9,8 @@ pub mod qemu;
 
 use std::path::{Path, PathBuf};
 
+use firmware_demo::report::{Head, Verdict};
+
 /// The models the tests and the report build the firmware with (`FIRMWARE_MODEL`; the first is
 /// `build.rs`'s default): the seed CNN and MobileNetV2-0.35, both from the pooled protocol.
 pub const MODELS: [&str; 2] = [
@@ -16,36 +18,97 @@ pub const MODELS: [&str; 2] = [
     "mobilenet_v2-w0.35-frozen-pooled-adam-lr0.001-e30-b32-224px-s42",
 ];
 
-/// What the host knows of a model the firmware embeds: its blob and card in `models/`.
+/// What the host knows of a model the firmware embeds: its blob and card.
 pub struct Embedded {
     pub name: String,
+    /// The blob's absolute path (`FIRMWARE_MODEL` takes it).
+    pub blob_path: PathBuf,
     pub blob: Vec<u8>,
-    /// The card's decision threshold.
-    pub threshold: f32,
-    /// Side of the square grey input.
+    /// How the output is read (the card's threshold, or an imported model's classes).
+    pub head: Head,
+    pub labels: Vec<String>,
+    /// Side of the square input, and bytes a pixel (1 grey, 3 RGB).
     pub side: usize,
+    pub channels: usize,
+    /// The RAM budget the firmware is linked with (`FIRMWARE_RAM_KIB`).
+    pub ram_kib: u32,
 }
 
 impl Embedded {
+    /// The model `models/<name>.int8.postcard` with its trainer card `<name>.json`.
     pub fn load(name: &str) -> Result<Embedded, String> {
-        let models = workspace_root().join("models");
-        let read = |p: PathBuf| std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-        let blob = read(models.join(format!("{name}.int8.postcard")))?;
-        let card: serde_json::Value = serde_json::from_slice(&read(models.join(format!("{name}.json")))?)
-            .map_err(|e| format!("{name}.json: {e}"))?;
-        let threshold = card["threshold"].as_f64().ok_or(format!("{name}.json: no threshold"))? as f32;
-        let side = usize::from(infer_core::Model::from_bytes(&blob).map_err(|e| format!("{name}: {e}"))?.input_shape().h);
-        Ok(Embedded { name: name.to_string(), blob, threshold, side })
+        Embedded::at(&workspace_root().join("models").join(format!("{name}.int8.postcard")), 256)
+    }
+
+    /// The blob at `blob_path` (`<dir>/<name>.int8.postcard`) with its card beside it: a
+    /// trainer card `<name>.json` (sigmoid head) or an import card `<name>.import.json`.
+    pub fn at(blob_path: &Path, ram_kib: u32) -> Result<Embedded, String> {
+        let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+        let blob_path = blob_path.canonicalize().map_err(|e| format!("{}: {e}", blob_path.display()))?;
+        let file = blob_path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = file.strip_suffix(".int8.postcard").ok_or(format!("{file}: not a .int8.postcard"))?.to_string();
+        let blob = read(&blob_path)?;
+        let json = |p: PathBuf| -> Result<serde_json::Value, String> {
+            serde_json::from_slice(&read(&p)?).map_err(|e| format!("{}: {e}", p.display()))
+        };
+        let (head, labels) = match json(blob_path.with_file_name(format!("{name}.json"))) {
+            Ok(card) => {
+                let threshold = card["threshold"].as_f64().ok_or(format!("{name}.json: no threshold"))? as f32;
+                (Head::Sigmoid { threshold }, vec![])
+            }
+            Err(_) => {
+                let card = json(blob_path.with_file_name(format!("{name}.import.json")))?;
+                let labels = card["labels"].as_array().into_iter().flatten();
+                (Head::Classes, labels.filter_map(|l| l.as_str().map(str::to_string)).collect())
+            }
+        };
+        let shape = infer_core::Model::from_bytes(&blob).map_err(|e| format!("{name}: {e}"))?.input_shape();
+        let (side, channels) = (usize::from(shape.h), usize::from(shape.c));
+        Ok(Embedded { name, blob_path, blob, head, labels, side, channels, ram_kib })
     }
 
     pub fn model(&self) -> infer_core::Model<'_> {
-        infer_core::Model::from_bytes(&self.blob).expect("loaded once in Embedded::load")
+        infer_core::Model::from_bytes(&self.blob).expect("loaded once in Embedded::at")
     }
 
-    /// The model's family, the first part of its name (`seed_cnn`, `mobilenet_v2`).
+    /// The model's family, the first part of its name (`seed_cnn`, `mobilenet_v2`, `google`).
     pub fn family(&self) -> &str {
         self.name.split('-').next().unwrap_or(&self.name)
     }
+}
+
+/// Google's int8 MobileNetV2 1.0 (`../shared/weights/tf2_mobilenet_v2_1.0_224_ptq.tflite`),
+/// imported with `tflite-import` into `<target>/imported/` with the ImageNet labels, for a
+/// firmware with 512 KiB of RAM (its streamed arena is 326,144 B).
+pub fn import_google_mobilenet(target: &Path) -> Result<Embedded, String> {
+    let weights = workspace_root().join("../shared/weights");
+    let tflite = weights.join("tf2_mobilenet_v2_1.0_224_ptq.tflite");
+    let bytes = std::fs::read(&tflite).map_err(|e| format!("cannot read {}: {e}", tflite.display()))?;
+    let mut imported = tflite_import::import(&bytes, "tf2_mobilenet_v2_1.0_224_ptq.tflite").map_err(|e| e.to_string())?;
+    let labels = std::fs::read_to_string(weights.join("imagenet_labels.txt")).map_err(|e| e.to_string())?;
+    imported.card.labels = Some(labels.lines().map(str::to_string).collect());
+    let dir = target.join("imported");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let blob = dir.join("google-mobilenet_v2_1.0_224_ptq.int8.postcard");
+    let card = serde_json::to_vec_pretty(&imported.card).map_err(|e| e.to_string())?;
+    for (path, data) in [(&blob, &imported.blob), (&dir.join("google-mobilenet_v2_1.0_224_ptq.import.json"), &card)] {
+        // Rewritten only when changed, so the firmware is not rebuilt for nothing.
+        if std::fs::read(path).ok().as_ref() != Some(data) {
+            std::fs::write(path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+    }
+    Embedded::at(&blob, 512)
+}
+
+/// The five reference photos as fed to TFLite for the import fixtures (224×224 RGB bytes).
+pub fn photo_inputs() -> Result<Vec<(String, Vec<u8>)>, String> {
+    let dir = workspace_root().join("tflite-import/tests/fixtures/mobilenet_v2_1.0_224_ptq");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".input.u8").map(str::to_string))
+        .collect();
+    names.sort();
+    names.into_iter().map(|n| Ok((n.clone(), std::fs::read(dir.join(format!("{n}.input.u8"))).map_err(|e| e.to_string())?))).collect()
 }
 
 /// The workspace root (this crate's parent).
@@ -109,37 +172,31 @@ pub fn preprocess(path: &Path, side: u32) -> Result<Vec<u8>, String> {
     xray_decode::decode_grey_square(&bytes, side).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Write what the firmware reads into `dir`: `<name>.gray` for every image and `list.txt`.
-/// Returns the pixels, in list order.
-pub fn prepare_dir(dir: &Path, images: &[TestImage], side: u32) -> Result<Vec<Vec<u8>>, String> {
+/// The trainer's preprocessing of each image at `side` px: (name, grey pixels).
+pub fn xray_inputs(images: &[TestImage], side: u32) -> Result<Vec<(String, Vec<u8>)>, String> {
+    images.iter().map(|img| Ok((img.name.clone(), preprocess(&img.path, side)?))).collect()
+}
+
+/// Write what the firmware reads into `dir`: `<name>.pixels` for every input and `list.txt`.
+pub fn prepare_dir(dir: &Path, inputs: &[(String, Vec<u8>)]) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut list = String::new();
-    let mut all = Vec::new();
-    for img in images {
-        let pixels = preprocess(&img.path, side)?;
-        let file = dir.join(format!("{}.gray", img.name));
-        std::fs::write(&file, &pixels).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-        list.push_str(&img.name);
+    for (name, pixels) in inputs {
+        let file = dir.join(format!("{name}.pixels"));
+        std::fs::write(&file, pixels).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        list.push_str(name);
         list.push('\n');
-        all.push(pixels);
     }
     let file = dir.join("list.txt");
-    std::fs::write(&file, list).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    Ok(all)
+    std::fs::write(&file, list).map_err(|e| format!("cannot write {}: {e}", file.display()))
 }
 
 /// The verdict infer-core on the host gives for `pixels`, with the layer-by-layer run (the
 /// device streams rows, so agreement also checks the streamed run against it).
-pub fn host_verdict(
-    model: &infer_core::Model<'_>,
-    arena: &mut [u8],
-    name: &str,
-    pixels: &[u8],
-    threshold: f32,
-) -> Result<firmware_demo::report::Verdict, String> {
-    let out = model.run_u8(pixels, arena).map_err(|e| format!("{name}: {e}"))?;
-    firmware_demo::report::Verdict::of(&out, threshold)
-        .ok_or_else(|| format!("{name}: unexpected output of {} values", out.len()))
+pub fn host_verdict(e: &Embedded, model: &infer_core::Model<'_>, arena: &mut [u8], name: &str, pixels: &[u8]) -> Result<Verdict, String> {
+    let out = model.run_u8(pixels, arena).map_err(|err| format!("{name}: {err}"))?;
+    Verdict::of(&out, &e.head).ok_or_else(|| format!("{name}: unexpected output of {} values", out.len()))
 }
 
 /// Save an 8-bit grey framebuffer as a PNG.

@@ -35,7 +35,8 @@ pub fn build_firmware(target_dir: &Path, model: &super::Embedded) -> Result<Path
         .args(["build", "-p", "firmware-demo", "--release", "--target", TARGET])
         .current_dir(super::workspace_root())
         .env("CARGO_TARGET_DIR", &dir)
-        .env("FIRMWARE_MODEL", &model.name)
+        .env("FIRMWARE_MODEL", &model.blob_path)
+        .env("FIRMWARE_RAM_KIB", model.ram_kib.to_string())
         .output()
         .map_err(|e| format!("cannot run {cargo}: {e}"))?;
     if !out.status.success() {

@@ -13,12 +13,15 @@ pub mod screen;
 
 /// Compile-time facts computed by `build.rs` from the blob and its card.
 mod consts {
+    use crate::report::Head;
     include!(concat!(env!("OUT_DIR"), "/model_consts.rs"));
 }
-pub use consts::{ARENA_LEN, BLOB, INPUT_SIDE, LAYERS, MACS, MODEL_NAME, STREAMED_ARENA_LEN, THRESHOLD};
+pub use consts::{
+    ARENA_LEN, BLOB, HEAD, INPUT_CHANNELS, INPUT_SIDE, LABELS, LAYERS, MACS, MODEL_NAME, STREAMED_ARENA_LEN,
+};
 
-/// Bytes of one input image: `INPUT_SIDE²` 8-bit grey pixels, row-major.
-pub const INPUT_LEN: usize = INPUT_SIDE * INPUT_SIDE;
+/// Bytes of one input image: `INPUT_SIDE²` pixels of `INPUT_CHANNELS` bytes, row-major.
+pub const INPUT_LEN: usize = INPUT_SIDE * INPUT_SIDE * INPUT_CHANNELS;
 
 /// The model type with a plan of exactly the blob's layer count.
 pub type FirmwareModel = infer_core::ModelN<'static, LAYERS>;
@@ -36,6 +39,8 @@ mod tests {
         assert_eq!(model.macs(), MACS);
         assert_eq!(model.input_shape().len(), INPUT_LEN);
         assert_eq!(model.macs(), MACS);
-        const { assert!(THRESHOLD > 0.0 && THRESHOLD < 1.0) };
+        if let report::Head::Sigmoid { threshold } = HEAD {
+            assert!(threshold > 0.0 && threshold < 1.0);
+        }
     }
 }

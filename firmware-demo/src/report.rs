@@ -13,36 +13,69 @@ pub const MAX_OUTPUTS: usize = 4;
 /// A printed line: the name, class, probability, outputs and instruction count fit easily.
 pub type Line = heapless::String<160>;
 
+/// How a model's output is read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Head {
+    /// One sigmoid unit, p(pneumonia); the class is `p >= threshold` (the model card's).
+    Sigmoid {
+        /// The decision threshold.
+        threshold: f32,
+    },
+    /// One output per class, already probabilities (a softmax, e.g. an imported ImageNet
+    /// model); the class is the most probable.
+    Classes,
+}
+
+/// The class a verdict names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// The sigmoid head's answer: pneumonia or normal.
+    Pneumonia(bool),
+    /// The most probable class of a multi-class head.
+    Index(usize),
+}
+
 /// What the firmware concludes from one image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
-    /// The raw int8 outputs.
+    /// The raw int8 outputs (a multi-class head: the top class's only).
     pub q: heapless::Vec<i8, MAX_OUTPUTS>,
-    /// p(pneumonia) of the one-unit sigmoid head.
+    /// p(pneumonia), or the top class's probability.
     pub probability: f32,
-    /// `probability >= threshold`.
-    pub pneumonia: bool,
+    /// The answer.
+    pub class: Class,
 }
 
 impl Verdict {
-    /// The verdict of a run's output at `threshold`; `None` for an empty output or one with
-    /// more than [`MAX_OUTPUTS`] values.
-    pub fn of(output: &Output<'_>, threshold: f32) -> Option<Verdict> {
-        let q = output.values().collect::<heapless::Vec<i8, MAX_OUTPUTS>>();
-        if q.len() != output.len() {
-            return None;
+    /// The verdict of a run's output read as `head`; `None` for an empty output, or a sigmoid
+    /// head with more than [`MAX_OUTPUTS`] values.
+    pub fn of(output: &Output<'_>, head: &Head) -> Option<Verdict> {
+        match *head {
+            Head::Sigmoid { threshold } => {
+                let q = output.values().collect::<heapless::Vec<i8, MAX_OUTPUTS>>();
+                if q.len() != output.len() {
+                    return None;
+                }
+                let probability = output.probability()?;
+                Some(Verdict { q, probability, class: Class::Pneumonia(probability >= threshold) })
+            }
+            Head::Classes => {
+                let top = output.argmax()?;
+                let q = heapless::Vec::from_slice(&[output.get(top)?]).ok()?;
+                Some(Verdict { q, probability: output.dequantize(top)?, class: Class::Index(top) })
+            }
         }
-        let probability = output.probability()?;
-        Some(Verdict { q, probability, pneumonia: probability >= threshold })
     }
 
-    /// The class name as displayed and printed.
-    pub fn class(&self) -> &'static str {
-        if self.pneumonia {
-            "PNEUMONIA"
-        } else {
-            "NORMAL"
-        }
+    /// The class as printed: `PNEUMONIA`, `NORMAL`, or `#<index>`.
+    pub fn class(&self) -> heapless::String<12> {
+        let mut s = heapless::String::new();
+        let _ = match self.class {
+            Class::Pneumonia(true) => s.push_str("PNEUMONIA"),
+            Class::Pneumonia(false) => s.push_str("NORMAL"),
+            Class::Index(i) => write!(s, "#{i}").map_err(|_| ()),
+        };
+        s
     }
 
     /// The probability with four decimals, computed in integers so device and host print the
@@ -76,14 +109,14 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FirmwareModel, BLOB, INPUT_LEN, THRESHOLD};
+    use crate::{FirmwareModel, BLOB, HEAD, INPUT_LEN};
 
     #[test]
     fn line_of_a_real_run() {
         let model = FirmwareModel::from_bytes(BLOB).unwrap();
         let mut arena = vec![0u8; model.arena_len()];
         let out = model.run_u8(&[128u8; INPUT_LEN], &mut arena).unwrap();
-        let v = Verdict::of(&out, THRESHOLD).unwrap();
+        let v = Verdict::of(&out, &HEAD).unwrap();
         let line = v.line("flat", Some(1234));
         assert!(line.starts_with(&format!("flat {} p=0.", v.class())), "{line}");
         assert!(line.ends_with(&format!("q=[{}] instr=1234", out.get(0).unwrap())), "{line}");
@@ -91,7 +124,7 @@ mod tests {
 
     #[test]
     fn probability_text_rounds_and_clamps() {
-        let v = |p: f32| Verdict { q: heapless::Vec::new(), probability: p, pneumonia: p >= 0.5 };
+        let v = |p: f32| Verdict { q: heapless::Vec::new(), probability: p, class: Class::Pneumonia(p >= 0.5) };
         assert_eq!(v(0.97314).probability_text(), "0.9731");
         assert_eq!(v(0.99996).probability_text(), "1.0000");
         assert_eq!(v(-1.0).probability_text(), "0.0000");

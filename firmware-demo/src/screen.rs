@@ -11,7 +11,7 @@ use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::{Line, PrimitiveStyle, Rectangle};
 use embedded_graphics::text::{Baseline, Text};
 
-use crate::report::Verdict;
+use crate::report::{Class, Head, Verdict};
 
 /// Screen width in pixels.
 pub const WIDTH: usize = 160;
@@ -61,56 +61,69 @@ impl DrawTarget for Framebuffer {
     }
 }
 
-/// Draw the whole screen for one image: `pixels` is the `side`×`side` grey input, `name` its
-/// file name. Everything is redrawn, so the previous image leaves nothing behind.
-pub fn draw(fb: &mut Framebuffer, pixels: &[u8], side: usize, name: &str, verdict: &Verdict, threshold: f32) {
-    draw_image(fb, pixels, side);
-    draw_verdict(fb, name, verdict, threshold);
+/// Draw the whole screen for one image: `pixels` is the `side`×`side` input with `channels`
+/// bytes a pixel (grey or RGB), `name` its file name, `labels` the class names of a
+/// multi-class head (may be empty). Everything is redrawn, so the previous image leaves
+/// nothing behind.
+pub fn draw(fb: &mut Framebuffer, pixels: &[u8], (side, channels): (usize, usize), name: &str, verdict: &Verdict, head: &Head, labels: &[&str]) {
+    draw_image(fb, pixels, side, channels);
+    draw_verdict(fb, name, verdict, head, labels);
 }
 
 /// The first half of [`draw`]: clear the screen and draw the thumbnail. The firmware calls it
 /// before the run, while the pixels are still in the arena (the run overwrites them).
-pub fn draw_image(fb: &mut Framebuffer, pixels: &[u8], side: usize) {
+pub fn draw_image(fb: &mut Framebuffer, pixels: &[u8], side: usize, channels: usize) {
     let Ok(()) = fb.clear(Gray8::BLACK);
-    draw_thumbnail(fb, pixels, side);
+    draw_thumbnail(fb, pixels, side, channels.max(1));
 }
 
-/// The second half of [`draw`]: the verdict, its probability bar and the image's name.
-pub fn draw_verdict(fb: &mut Framebuffer, name: &str, verdict: &Verdict, threshold: f32) {
+/// The second half of [`draw`]: the verdict (a multi-class head's label, cut to fit), its
+/// probability bar (with a tick at a sigmoid head's threshold) and the image's name.
+pub fn draw_verdict(fb: &mut Framebuffer, name: &str, verdict: &Verdict, head: &Head, labels: &[&str]) {
     let bold = MonoTextStyle::new(&FONT_7X13_BOLD, Gray8::WHITE);
     let small = MonoTextStyle::new(&FONT_6X10, Gray8::new(200));
     let text = |fb: &mut Framebuffer, s: &str, x, y, style| {
         let Ok(_) = Text::with_baseline(s, Point::new(x, y), style, Baseline::Top).draw(fb);
     };
-    text(fb, verdict.class(), 84, 8, bold);
+    let class = verdict.class();
+    let label = match verdict.class {
+        Class::Index(i) => labels.get(i).map_or(class.as_str(), |l| l.get(..10).unwrap_or(l)),
+        Class::Pneumonia(_) => class.as_str(),
+    };
+    text(fb, label, 84, 8, bold);
     let mut p = heapless::String::<12>::new();
     let _ = p.push_str("p=");
     let _ = p.push_str(&verdict.probability_text());
     text(fb, &p, 84, 28, small);
+    let threshold = match head {
+        Head::Sigmoid { threshold } => Some(*threshold),
+        Head::Classes => None,
+    };
     draw_bar(fb, verdict.probability, threshold);
     text(fb, name, 84, 62, small);
 }
 
-/// The thumbnail at (8, 8): each `THUMB`² pixel is the mean of a block of the input (blocks of
-/// `side / THUMB` pixels; an input smaller than `THUMB` is drawn 1:1).
-fn draw_thumbnail(fb: &mut Framebuffer, pixels: &[u8], side: usize) {
+/// The thumbnail at (8, 8): each `THUMB`² pixel is the mean of a block of the input, over all
+/// its channels (blocks of `side / THUMB` pixels; an input smaller than `THUMB` is drawn 1:1).
+fn draw_thumbnail(fb: &mut Framebuffer, pixels: &[u8], side: usize, channels: usize) {
     let k = (side / THUMB).max(1);
     let n = (side / k).min(THUMB);
     let block = |bx: usize, by: usize| {
         let mut sum = 0u32;
         for y in by * k..(by + 1) * k {
-            let row = pixels.get(y * side + bx * k..y * side + (bx + 1) * k).unwrap_or(&[]);
+            let row = pixels.get((y * side + bx * k) * channels..(y * side + (bx + 1) * k) * channels).unwrap_or(&[]);
             sum += row.iter().map(|&v| u32::from(v)).sum::<u32>();
         }
-        Gray8::new(((sum + (k * k / 2) as u32) / (k * k) as u32) as u8)
+        let count = (k * k * channels) as u32;
+        Gray8::new(((sum + count / 2) / count) as u8)
     };
     let area = Rectangle::new(Point::new(8, 8), Size::new(n as u32, n as u32));
     let colors = (0..n * n).map(|i| block(i % n, i / n));
     let Ok(()) = fb.fill_contiguous(&area, colors);
 }
 
-/// Outlined bar filled in proportion to `p`, with a tick across it at the threshold.
-fn draw_bar(fb: &mut Framebuffer, p: f32, threshold: f32) {
+/// Outlined bar filled in proportion to `p`, with a tick across it at the threshold, if any.
+fn draw_bar(fb: &mut Framebuffer, p: f32, threshold: Option<f32>) {
     let inner = BAR.size.width as i32 - 2;
     let at = |v: f32| BAR.top_left.x + 1 + (v.clamp(0.0, 1.0) * inner as f32 + 0.5) as i32;
     let Ok(()) = BAR.into_styled(PrimitiveStyle::with_stroke(Gray8::new(160), 1)).draw(fb);
@@ -121,6 +134,7 @@ fn draw_bar(fb: &mut Framebuffer, p: f32, threshold: f32) {
     if at(p) > BAR.top_left.x + 1 {
         let Ok(()) = fill.into_styled(PrimitiveStyle::with_fill(Gray8::WHITE)).draw(fb);
     }
+    let Some(threshold) = threshold else { return };
     let x = at(threshold);
     let tick = Line::new(Point::new(x, BAR.top_left.y - 3), Point::new(x, BAR.top_left.y + 12));
     let Ok(()) = tick.into_styled(PrimitiveStyle::with_stroke(Gray8::new(96), 1)).draw(fb);
@@ -131,7 +145,7 @@ mod tests {
     use super::*;
 
     fn verdict(p: f32) -> Verdict {
-        Verdict { q: heapless::Vec::new(), probability: p, pneumonia: p >= 0.25 }
+        Verdict { q: heapless::Vec::new(), probability: p, class: Class::Pneumonia(p >= 0.25) }
     }
 
     #[test]
@@ -139,7 +153,8 @@ mod tests {
         let side = 128;
         let pixels: Vec<u8> = (0..side * side).map(|i| if (i % side) % 2 == 0 { 100 } else { 201 }).collect();
         let mut fb = Framebuffer::new();
-        draw(&mut fb, &pixels, side, "img", &verdict(1.0), 0.25);
+        let head = Head::Sigmoid { threshold: 0.25 };
+        draw(&mut fb, &pixels, (side, 1), "img", &verdict(1.0), &head, &[]);
         // 2×2 blocks of 100 and 201 average to 150.5, rounded to 151.
         assert_eq!(fb.pixels[8 * WIDTH + 8], 151);
         assert_eq!(fb.pixels[71 * WIDTH + 71], 151);
@@ -148,7 +163,7 @@ mod tests {
         assert_eq!(fb.pixels[49 * WIDTH + 150], 255);
         assert!(fb.pixels[8 * WIDTH..21 * WIDTH].contains(&255));
         // An empty bar: only the outline and the threshold tick.
-        draw(&mut fb, &pixels, side, "img", &verdict(0.0), 0.25);
+        draw(&mut fb, &pixels, (side, 1), "img", &verdict(0.0), &head, &[]);
         assert_eq!(fb.pixels[49 * WIDTH + 150], 0);
         let tick_x = 85 + (0.25f32 * 66.0 + 0.5) as usize;
         assert_eq!(fb.pixels[49 * WIDTH + tick_x], 96);

@@ -1,9 +1,10 @@
 //! The device side: boot, measure, classify every image the host listed, draw, exit QEMU.
 //!
 //! The host prepares, in QEMU's working directory, `list.txt` (one image name per line) and for
-//! each name `<name>.gray`: `INPUT_SIDE`² 8-bit grey pixels, already decoded and resized with
-//! the trainer's preprocessing. The firmware prints one line per image (see
-//! `firmware_demo::report`), writes the last screen to `screen.gray`, prints its memory and
+//! each name `<name>.pixels`: `INPUT_SIDE`² pixels of `INPUT_CHANNELS` bytes (grey or RGB),
+//! already decoded and resized on the host (for the X-ray models with the trainer's
+//! preprocessing). The firmware prints one line per image (see `firmware_demo::report`),
+//! writes the last screen to `screen.gray`, prints its memory and
 //! exits QEMU with success; any failure prints one `error:` line and exits with failure.
 
 mod clock;
@@ -16,7 +17,7 @@ use panic_semihosting as _; // a panic prints its message and exits QEMU with fa
 
 use firmware_demo::report::Verdict;
 use firmware_demo::screen::{self, Framebuffer};
-use firmware_demo::{FirmwareModel, BLOB, INPUT_SIDE, MACS, MODEL_NAME, STREAMED_ARENA_LEN, THRESHOLD};
+use firmware_demo::{FirmwareModel, BLOB, HEAD, INPUT_CHANNELS, INPUT_SIDE, LABELS, MACS, MODEL_NAME, STREAMED_ARENA_LEN};
 use hostfs::{FsError, HostFile};
 
 /// Longest image name accepted in `list.txt`.
@@ -76,7 +77,7 @@ fn classify_all(model: &FirmwareModel, arena: &mut [u8], fb: &mut Framebuffer) -
         path.clear();
         // Cannot fail: names are at most NAME_MAX bytes.
         let _ = path.push_str(&name);
-        let _ = path.push_str(".gray");
+        let _ = path.push_str(".pixels");
         let pixels = match model.streamed_input(arena) {
             Ok(pixels) => pixels,
             Err(e) => fail(format_args!("{e}")),
@@ -84,18 +85,18 @@ fn classify_all(model: &FirmwareModel, arena: &mut [u8], fb: &mut Framebuffer) -
         if let Err(e) = HostFile::open(&path).and_then(|mut f| f.read_exact(pixels)) {
             fail(format_args!("cannot read {path}: {e}"));
         }
-        screen::draw_image(fb, pixels, INPUT_SIDE);
+        screen::draw_image(fb, pixels, INPUT_SIDE, INPUT_CHANNELS);
         let t = clock::now();
         let out = match model.run_u8_streamed_in_place(arena) {
             Ok(out) => out,
             Err(e) => fail(format_args!("{name}: {e}")),
         };
         let instructions = clock::instructions_since(t);
-        let Some(verdict) = Verdict::of(&out, THRESHOLD) else {
+        let Some(verdict) = Verdict::of(&out, &HEAD) else {
             fail(format_args!("{name}: output of {} values, not a sigmoid head", out.len()));
         };
         hprintln!("{}", verdict.line(&name, Some(instructions)));
-        screen::draw_verdict(fb, &name, &verdict, THRESHOLD);
+        screen::draw_verdict(fb, &name, &verdict, &HEAD, LABELS);
         count += 1;
     }
     count
