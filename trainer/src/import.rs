@@ -1,11 +1,15 @@
 //! `trainer import-tflite`: a TensorFlow Lite int8 model someone already has → an infer-core
-//! blob and its card (the `tflite-import` crate does the conversion; this is the command).
+//! blob and its card (the `tflite-import` crate does the conversion; this is the command), and
+//! `trainer predict` with such a blob (its most probable class, by label).
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::Args;
+use infer_core::Model;
+use xray_decode::{decode_grey_square, decode_rgb_square};
 
+use crate::predict::{predict_files, Prediction, Source};
 use crate::util::fs::write_atomic;
 
 /// Options of `trainer import-tflite`.
@@ -62,4 +66,60 @@ pub fn import_tflite(args: &ImportArgs) -> Result<()> {
     );
     println!("wrote {} and {}", args.out.display(), card_path.display());
     Ok(())
+}
+
+/// `trainer predict --model <blob>`: a blob imported from TFLite (its card is
+/// `<name>.import.json`) gives each file's most probable class; any other blob, or a run,
+/// goes to [`crate::predict::predict_files`].
+pub fn predict(source: &Source, files: &[PathBuf]) -> Result<Vec<Prediction>> {
+    let Source::Int8 { blob } = source else { return predict_files(source, files) };
+    let card_path = import_card_path(blob);
+    if !card_path.exists() {
+        return predict_files(source, files);
+    }
+    let card: serde_json::Value = serde_json::from_slice(&std::fs::read(&card_path)?)
+        .with_context(|| format!("{} is not a card", card_path.display()))?;
+    let labels: Vec<String> =
+        card["labels"].as_array().into_iter().flatten().filter_map(|l| l.as_str().map(str::to_string)).collect();
+    let bytes = std::fs::read(blob).with_context(|| format!("cannot read the blob {}", blob.display()))?;
+    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{} is not a valid blob: {e}", blob.display()))?;
+    let shape = model.input_shape();
+    let mut arena = vec![0u8; model.arena_len()];
+    let mut one = |file: &Path| -> Result<(usize, f64)> {
+        let bytes = std::fs::read(file).map_err(|e| anyhow!("cannot read the file: {e}"))?;
+        let side = u32::from(shape.h);
+        let px = match shape.c {
+            3 => decode_rgb_square(&bytes, side),
+            _ => decode_grey_square(&bytes, side),
+        }
+        .map_err(|e| anyhow!(e))?;
+        let out = model.run_u8(&px, &mut arena).map_err(|e| anyhow!("{e}"))?;
+        let top = out.argmax().context("the model has no output")?;
+        // A softmax output (scale 1/256) is a probability already; otherwise take the softmax.
+        let p = match out.quant().scale == 1.0 / 256.0 {
+            true => out.dequantize(top).map(f64::from),
+            false => softmax_at(&out, top),
+        };
+        Ok((top, p.context("the model has no output")?))
+    };
+    let predict_one = |file: &PathBuf| {
+        let (class, probability, index, error) = match one(file) {
+            Ok((top, p)) => {
+                let label = labels.get(top).cloned().unwrap_or_else(|| format!("class {top}"));
+                (Some(label), Some(p), Some(top), None)
+            }
+            Err(e) => (None, None, None, Some(format!("{e:#}"))),
+        };
+        let file = file.display().to_string();
+        Prediction { file, class, probability, class_probabilities: None, threshold: f64::NAN, index, error }
+    };
+    Ok(files.iter().map(predict_one).collect())
+}
+
+/// Softmax probability of output `i` over all outputs, from the dequantized values.
+fn softmax_at(out: &infer_core::Output<'_>, i: usize) -> Option<f64> {
+    let v: Vec<f64> = (0..out.len()).filter_map(|k| out.dequantize(k).map(f64::from)).collect();
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = v.iter().map(|x| (x - max).exp()).sum();
+    Some((v.get(i)? - max).exp() / sum)
 }

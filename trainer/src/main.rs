@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use trainer::bench::{bench, BenchModel};
 use trainer::data::{kaggle, split, warn_skipped, Protocol};
-use trainer::predict::{predict_files, print_lines, Source};
+use trainer::predict::{print_lines, Source};
 use trainer::quant::bench::bench_int8;
 use trainer::quant::calibrate::Calibration;
 use trainer::quant::card::{card_path_for, read_card};
@@ -336,7 +336,7 @@ impl PredictArgs {
             (None, Some(run)) => Source::Float { run },
             (None, None) => anyhow::bail!("pass --model <blob> or --run <run folder>"),
         };
-        let predictions = predict_files(&source, &self.images)?;
+        let predictions = trainer::import::predict(&source, &self.images)?;
         if self.json {
             println!("{}", serde_json::to_string_pretty(&predictions)?);
         } else {

@@ -36,6 +36,10 @@ pub struct Prediction {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_probabilities: Option<[f64; 3]>,
     pub threshold: f64,
+    /// A model imported from TFLite: the index of its most probable class (`class` is its
+    /// label); `threshold` does not apply (NaN, `null` in JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
     pub error: Option<String>,
 }
 
@@ -141,6 +145,7 @@ fn classify(c: &mut Classifier<'_>, file: &Path) -> Prediction {
                 probability: Some(s.pneumonia),
                 class_probabilities: s.classes,
                 threshold: c.threshold,
+                index: None,
                 error: None,
             }
         }
@@ -150,15 +155,20 @@ fn classify(c: &mut Classifier<'_>, file: &Path) -> Prediction {
             probability: None,
             class_probabilities: None,
             threshold: c.threshold,
+            index: None,
             error: Some(format!("{e:#}")),
         },
     }
 }
 
-/// One line per file: `file: CLASS p=0.9731 (threshold 0.45)` or `file: error: why`.
+/// One line per file: `file: CLASS p=0.9731 (threshold 0.45)` (an imported model:
+/// `file: label #index p=0.8125`) or `file: error: why`.
 pub fn print_lines(predictions: &[Prediction]) {
     for p in predictions {
         match (&p.class, p.probability, &p.error) {
+            (Some(class), Some(prob), _) if p.index.is_some() => {
+                println!("{}: {class} #{} p={prob:.4}", p.file, p.index.unwrap_or_default())
+            }
             (Some(class), Some(prob), _) => println!(
                 "{}: {} p(pneumonia)={prob:.4} (threshold {:.2})",
                 p.file,

@@ -100,3 +100,27 @@ fn the_command_exits_non_zero_only_when_nothing_was_classified() {
     assert_eq!(parsed[0]["threshold"], 0.25);
     assert!(run(&[&bad], false).status.code() != Some(0));
 }
+
+/// A blob imported from TFLite (Google's MobileNetV2 1.0, with the ImageNet labels) predicts
+/// its most probable class by label through the same `trainer predict` path; a cut photo is one
+/// error line among them.
+#[test]
+fn imported_tflite_blob_predicts_labels() {
+    let weights = repo().join("../shared/weights");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("google.int8.postcard");
+    let args = trainer::import::ImportArgs {
+        model: weights.join("tf2_mobilenet_v2_1.0_224_ptq.tflite"),
+        out: out.clone(),
+        labels: Some(weights.join("imagenet_labels.txt")),
+    };
+    trainer::import::import_tflite(&args).unwrap();
+    let photos = weights.join("test_images");
+    let cut = tmp.path().join("cut.jpg");
+    std::fs::write(&cut, &std::fs::read(photos.join("parrot.jpg")).unwrap()[..30_000]).unwrap();
+    let files = [photos.join("hot_dog.jpg"), photos.join("parrot.jpg"), cut];
+    let got = trainer::import::predict(&Source::Int8 { blob: out }, &files).unwrap();
+    let classes: Vec<_> = got.iter().map(|p| (p.class.as_deref(), p.index)).collect();
+    assert_eq!(classes, [(Some("hotdog, hot dog, red hot"), Some(935)), (Some("macaw"), Some(89)), (None, None)]);
+    assert!(got[2].error.as_deref().unwrap().contains("ends before"), "{:?}", got[2].error);
+}

@@ -37,6 +37,27 @@ pub const DECODER_VERSION: u32 = 2;
 /// Decodes `bytes` and resizes to `size`×`size`, one byte per pixel. The error is a short
 /// reason for the caller to pair with the file name.
 pub fn decode_grey_square(bytes: &[u8], size: u32) -> Result<Vec<u8>, String> {
+    Ok(squashed(decode_checked(bytes)?.to_luma8(), size))
+}
+
+/// As [`decode_grey_square`], but keeping colour: `size`×`size` RGB, three bytes per pixel
+/// (for models that take colour, e.g. an imported ImageNet network).
+pub fn decode_rgb_square(bytes: &[u8], size: u32) -> Result<Vec<u8>, String> {
+    Ok(squashed(decode_checked(bytes)?.to_rgb8(), size))
+}
+
+/// `img` squashed to `size`×`size` with the triangle filter (unchanged if already that size).
+fn squashed<P: image::Pixel<Subpixel = u8> + 'static>(img: image::ImageBuffer<P, Vec<u8>>, size: u32) -> Vec<u8> {
+    if img.width() == size && img.height() == size {
+        img.into_raw()
+    } else {
+        image::imageops::resize(&img, size, size, FilterType::Triangle).into_raw()
+    }
+}
+
+/// Decodes `bytes` after the damage checks, with the size checked before anything large is
+/// allocated.
+fn decode_checked(bytes: &[u8]) -> Result<DynamicImage, String> {
     let cannot = |e: image::ImageError| format!("cannot decode image: {e}");
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -53,17 +74,9 @@ pub fn decode_grey_square(bytes: &[u8], size: u32) -> Result<Vec<u8>, String> {
     let (width, height) = decoder.dimensions();
     check_size(width, height)?;
     decoder.set_limits(limits).map_err(cannot)?;
-    let img = DynamicImage::from_decoder(decoder).map_err(cannot)?;
-    let grey = img.to_luma8();
-    let resized = if grey.width() == size && grey.height() == size {
-        grey
-    } else {
-        image::imageops::resize(&grey, size, size, FilterType::Triangle)
-    };
-    Ok(resized.into_raw())
+    DynamicImage::from_decoder(decoder).map_err(cannot)
 }
 
-/// Refuses empty images and images over `MAX_PIXELS`, saying the size and the limit.
 fn check_size(width: u32, height: u32) -> Result<(), String> {
     if width == 0 || height == 0 {
         return Err(format!("image has zero width or height ({width}×{height} pixels)"));
