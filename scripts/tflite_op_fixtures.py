@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Oracle fixtures for infer-core's `Mean` and `Softmax` layers, from TFLite 2.14's reference
-kernels (`OpResolverType.BUILTIN_REF`).
+"""Oracle fixtures for infer-core's `Mean`, `Softmax` and `Logistic` layers, from TFLite 2.14's
+reference kernels (`OpResolverType.BUILTIN_REF`).
 
 Builds tiny one-op `.tflite` models by hand (an int8 MEAN over axes [1, 2], an int8 SOFTMAX over
-the last axis), runs them on random and edge-case int8 inputs, and writes every case to
-`infer-core/tests/fixtures/tflite_ops/{mean,softmax}.txt`, one case per line (each file's first
-line names the fields). `infer-core/tests/tflite_ops.rs` replays them byte for byte.
+the last axis, an int8 LOGISTIC), runs them on random and edge-case int8 inputs (the LOGISTIC on
+all 256 int8 values, shuffled, under each quantization), and writes every case to
+`infer-core/tests/fixtures/tflite_ops/{mean,softmax,logistic}.txt`, one case per line (each
+file's first line names the fields). `infer-core/tests/tflite_ops.rs` replays them byte for byte.
 
 Not run by CI. To regenerate (needs tflite-runtime 2.14.0, numpy, flatbuffers and the `tflite`
 schema package):
@@ -95,15 +96,16 @@ def one_op_model(opcode, options_type, options_fn, tensors, inputs, outputs):
         if data is not None:
             idx, next_buf = next_buf, next_buf + 1
         tensor_offsets.append(_tensor(b, name, shape, ttype, idx, quant))
-    options = options_fn(b)
+    options = options_fn(b) if options_fn else None
     op_in = _ivec(b, tflite.OperatorStartInputsVector, list(inputs))
     op_out = _ivec(b, tflite.OperatorStartOutputsVector, list(outputs))
     tflite.OperatorStart(b)
     tflite.OperatorAddOpcodeIndex(b, 0)
     tflite.OperatorAddInputs(b, op_in)
     tflite.OperatorAddOutputs(b, op_out)
-    tflite.OperatorAddBuiltinOptionsType(b, options_type)
-    tflite.OperatorAddBuiltinOptions(b, options)
+    if options is not None:
+        tflite.OperatorAddBuiltinOptionsType(b, options_type)
+        tflite.OperatorAddBuiltinOptions(b, options)
     op = tflite.OperatorEnd(b)
 
     tflite.SubGraphStartTensorsVector(b, len(tensor_offsets))
@@ -197,6 +199,16 @@ def softmax_model(shape, s_in, zp_in, beta):
         return tflite.SoftmaxOptionsEnd(b)
 
     return one_op_model(tflite.BuiltinOperator.SOFTMAX, tflite.BuiltinOptions.SoftmaxOptions, options,
+                        tensors, (0,), (1,))
+
+
+def logistic_model(shape, s_in, zp_in, zp_out):
+    """LOGISTIC has no options; TFLite requires the int8 output scale to be exactly 1/256."""
+    tensors = [
+        ("input", shape, INT8, (s_in, zp_in), None),
+        ("output", shape, INT8, (1.0 / 256, zp_out), None),
+    ]
+    return one_op_model(tflite.BuiltinOperator.LOGISTIC, tflite.BuiltinOptions.NONE, None,
                         tensors, (0,), (1,))
 
 
@@ -351,6 +363,41 @@ def softmax_cases(rng):
     return lines
 
 
+# (s_in, zp_in, zp_out): the Keras seed CNN's LOGISTIC input (its FULLY_CONNECTED output), scales
+# from 1e−4 (every output near 1/2) to 50 (every output saturated), extreme zero points, and
+# output zero points other than −128 (TFLite's reference kernel accepts any).
+LOGISTIC_QUANTS = [
+    (0.0495837517, 21, -128),
+    (0.1, 0, -128),
+    (0.0625, -10, -128),
+    (1e-4, 0, -128),
+    (1e-3, 127, -128),
+    (0.02, -128, -128),
+    (0.5, 0, -128),
+    (1.0, 5, -128),
+    (8.0, -128, -128),
+    (50.0, 127, -128),
+    (0.1, 3, 0),
+    (0.1, 3, -100),
+    (0.03, -60, 127),
+]
+
+
+def logistic_cases(rng):
+    quants = list(LOGISTIC_QUANTS)
+    for _ in range(47):
+        zp_out = -128 if rng.random() < 0.8 else int(rng.integers(-128, 128))
+        quants.append((10 ** rng.uniform(-3.5, 1.5), int(rng.integers(-128, 128)), zp_out))
+    lines = []
+    for i, (s_in, zp_in, zp_out) in enumerate(quants):
+        s_in = f32(s_in)
+        shape = [1, 256] if i % 2 == 0 else [1, 4, 8, 8]
+        x = rng.permutation(np.arange(-128, 128)).astype(np.int8)
+        (y,) = run(logistic_model(shape, s_in, zp_in, zp_out), [x])
+        lines.append(f"{f32_hex(s_in)} {zp_in} {zp_out} {hexs(x)} {hexs(y.ravel())}")
+    return lines
+
+
 def main():
     rng = np.random.default_rng(20240614)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -360,8 +407,13 @@ def main():
         "softmax": "# h w c beta(f32 bits) s_in(f32 bits) zp_in input_multiplier input_left_shift "
                    "diff_min (python recomputation of SoftmaxPrepare) input(hex i8) "
                    "tflite_output(hex i8)",
+        "logistic": "# s_in(f32 bits) zp_in zp_out (output scale 1/256) input(hex i8: all 256 values, "
+                    "shuffled) tflite_output(hex i8)",
     }
-    for name, lines in (("mean", mean_cases(rng)), ("softmax", softmax_cases(rng))):
+    cases = [("mean", mean_cases(rng)), ("softmax", softmax_cases(rng))]
+    # Its own generator: the mean and softmax cases stay what they were.
+    cases.append(("logistic", logistic_cases(np.random.default_rng(20261128))))
+    for name, lines in cases:
         text = "\n".join([header[name], "# generated by scripts/tflite_op_fixtures.py from "
                           "tflite-runtime 2.14.0, OpResolverType.BUILTIN_REF"] + lines) + "\n"
         (OUT / f"{name}.txt").write_text(text)

@@ -4,7 +4,9 @@
 //! its only errors are the caller's ([`RunError`]).
 
 use crate::error::{Error, RunError};
-use crate::ops::{add, conv2d, dense, depthwise, global_avg_pool, max_pool, mean, requantize, softmax};
+use crate::ops::{
+    add, conv2d, dense, depthwise, global_avg_pool, logistic, max_pool, mean, requantize, softmax,
+};
 use crate::output::Output;
 use crate::ops::Dims;
 use crate::plan::{load, Layout, Region, Step};
@@ -280,6 +282,7 @@ fn execute(kernel: &Kernel<'_>, src: &[u8], dst: &mut [u8], slots: &[u8], region
         Kernel::Requantize(p) => requantize::requantize(p, src, &mut dst[..src.len()]),
         Kernel::Mean(p) => mean::mean(p, src, dst),
         Kernel::Softmax(p) => softmax::softmax(p, src, &mut dst[..src.len()]),
+        Kernel::Logistic { table } => logistic::logistic(table, src, &mut dst[..src.len()]),
         Kernel::Save { .. } => {}
     }
 }

@@ -14,7 +14,8 @@ use crate::ops::softmax::{SoftmaxParams, MAX_DEPTH};
 use crate::ops::{Dims, Geom};
 use crate::quant_math::fold_mean_multiplier;
 use crate::schema::{
-    AddDef, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, MeanDef, Quant, Shape, SoftmaxDef, TensorSpec,
+    AddDef, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, LogisticDef, MeanDef, Quant, Shape, SoftmaxDef,
+    TensorSpec,
 };
 use crate::validate::{
     channels, check_shape, dims_to_shape, max_left, multiplier_ok, quant, scalar, stage, weights, window,
@@ -39,6 +40,7 @@ pub(crate) enum Kernel<'a> {
     Requantize(RequantizeParams),
     Mean(MeanParams),
     Softmax(SoftmaxParams),
+    Logistic { table: &'a [u8; 256] },
 }
 
 /// A prepared layer and the tensor it produces (for `Save`, the unchanged input).
@@ -93,6 +95,7 @@ pub(crate) fn prepare<'a>(
         }
         LayerDef::Mean(m) => mean(&ctx, m, d, input.quant),
         LayerDef::Softmax(m) => softmax(&ctx, m, d, input.shape),
+        LayerDef::Logistic(l) => logistic(&ctx, l, input.shape),
     }
 }
 
@@ -224,4 +227,21 @@ fn softmax<'a>(ctx: &Ctx, s: &SoftmaxDef, d: Dims, shape: Shape) -> Result<Prepa
         diff_min: s.diff_min,
     };
     Ok(Prepared { kernel: Kernel::Softmax(params), output: TensorSpec { shape, quant: s.output } })
+}
+
+fn logistic<'a>(ctx: &Ctx, l: &LogisticDef<'a>, shape: Shape) -> Result<Prepared<'a>, Error> {
+    quant(ctx, &l.output)?;
+    // TFLite's SigmoidPrepare for int8: output scale exactly 1/256 (any zero point).
+    if l.output.scale.to_bits() != (1.0f32 / 256.0).to_bits() {
+        return Err(ctx.err("output.scale", Problem::QuantMismatch));
+    }
+    ctx.len("table", l.table, 256)?;
+    let table: &'a [u8; 256] = l.table.try_into().map_err(|_| ctx.err("table", Problem::TooLarge))?;
+    // The logistic is non-decreasing and so is its rounded table; one that is not was not made
+    // for this layer (or is indexed by q + 128 instead of the input byte).
+    let at = |q: i32| i64::from(table[usize::from(q as i8 as u8)] as i8);
+    for q in -127..=127 {
+        ctx.range("table", at(q), at(q - 1), 127)?;
+    }
+    Ok(Prepared { kernel: Kernel::Logistic { table }, output: TensorSpec { shape, quant: l.output } })
 }

@@ -3,7 +3,7 @@
 //! See `shared/INT8.md`: every function here is pinned to the check values in its table, and the
 //! blob's format version records that this rounding mode is the one in force.
 
-use crate::schema::{Activation, Multiplier};
+use crate::schema::{Activation, Multiplier, Quant};
 
 /// `SaturatingRoundingDoublingHighMul(a, b)`: the high 32 bits of `2·a·b`, rounded half away
 /// from zero; the only overflowing input pair (`i32::MIN`, `i32::MIN`) saturates.
@@ -116,6 +116,33 @@ pub fn softmax_params(beta: f64, input_scale: f32) -> (i32, i32, i32) {
     // `as` saturates where C++ would be undefined (shifts the loader rejects anyway).
     let radius = libm::floor(max_input_rescaled) as i32;
     (multiplier, shift, -radius)
+}
+
+/// Host side: TFLite 2.14's int8 LOGISTIC table for the reference kernel (`SigmoidPrepare`,
+/// `LUTPopulate`), indexed by the input byte (`q as u8`). All in f32 as TFLite computes it:
+/// `x = s_in · (q − zp_in)`, `y = 1 / (1 + exp(−x))`, `round(y · (1 / s_out))` (half away
+/// from zero) plus `zp_out`, clamped to int8.
+///
+/// TFLite's `exp` is the float `expf` of the C library it runs on (glibc's is correctly
+/// rounded except within about 0.002 ULP of a tie); here it is `exp` in f64 rounded to f32,
+/// correctly rounded except in double-rounding cases. The two can only give a different byte
+/// where `256 · y` also lies within one f32 step of a half: no such case in the oracle fixtures
+/// (`tests/tflite_ops.rs`, every int8 input under 60 quantizations).
+pub fn logistic_table(input: Quant, output: Quant) -> [u8; 256] {
+    let inverse_scale = 1.0f32 / output.scale;
+    let mut table = [0u8; 256];
+    for q in -128i32..=127 {
+        // q − zp fits 9 bits: exact in f32.
+        let x = input.scale * (q - i32::from(input.zero_point)) as f32;
+        // f64 → f32 rounds to nearest and overflows to infinity, as expf does; 1 / inf = 0.
+        let e = libm::exp(f64::from(-x)) as f32;
+        let y = 1.0f32 / (1.0f32 + e);
+        let rescaled = libm::roundf(y * inverse_scale);
+        // TFLite adds the zero point in float and truncates (exact: both are integers).
+        let quantized = (rescaled + f32::from(output.zero_point)) as i32;
+        table[usize::from(q as i8 as u8)] = quantized.clamp(-128, 127) as i8 as u8;
+    }
+    table
 }
 
 /// The residual-add left shift of TFLM's int8 add (`add_common.cc`).

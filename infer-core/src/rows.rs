@@ -36,7 +36,7 @@ fn rows_of(d: Dims, rows: usize) -> Dims {
 
 /// `kernel` restricted to output rows `o0..o1` of a tensor whose input has `in_h` rows, with
 /// the input rows `i0..i1` it reads; `None` for a layer that needs its whole input (global
-/// average pool, dense, mean, softmax) or computes nothing (`Save`). Elementwise layers (add, requantize)
+/// average pool, dense, mean, softmax, logistic) or computes nothing (`Save`). Elementwise layers (add, requantize)
 /// read exactly their output rows.
 pub(crate) fn band<'a>(kernel: &Kernel<'a>, in_h: usize, o0: usize, o1: usize) -> Option<(Kernel<'a>, usize, usize)> {
     Some(match *kernel {
@@ -68,7 +68,7 @@ pub(crate) fn band<'a>(kernel: &Kernel<'a>, in_h: usize, o0: usize, o1: usize) -
         }
         Kernel::Add { .. } | Kernel::Requantize(_) => (*kernel, o0, o1),
         Kernel::GlobalAvgPool { .. } | Kernel::Dense(_) | Kernel::Save { .. } => return None,
-        Kernel::Mean(_) | Kernel::Softmax(_) => return None,
+        Kernel::Mean(_) | Kernel::Softmax(_) | Kernel::Logistic { .. } => return None,
     })
 }
 
@@ -88,7 +88,10 @@ pub(crate) fn reads(kernel: &Kernel<'_>, in_h: usize, o: usize) -> (usize, usize
 
 /// Whether a step can run in row bands (or, for `Save`, be streamed through).
 pub(crate) fn streamable(kernel: &Kernel<'_>) -> bool {
-    !matches!(kernel, Kernel::GlobalAvgPool { .. } | Kernel::Dense(_) | Kernel::Mean(_) | Kernel::Softmax(_))
+    !matches!(
+        kernel,
+        Kernel::GlobalAvgPool { .. } | Kernel::Dense(_) | Kernel::Mean(_) | Kernel::Softmax(_) | Kernel::Logistic { .. }
+    )
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //!
 //! Field order is the wire order (postcard is not self-describing): changing a struct needs a
 //! new format version in [`crate::blob`]. New [`LayerDef`] variants are appended at the end
-//! (`Mean`, `Softmax`), so every blob written before them decodes unchanged under the same
-//! version; a reader that predates them rejects such a blob as undecodable.
+//! (`Mean`, `Softmax`, `Logistic`), so every blob written before them decodes unchanged under
+//! the same version; a reader that predates them rejects such a blob as undecodable.
 
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -265,6 +265,20 @@ pub struct SoftmaxDef {
     pub output: Quant,
 }
 
+/// Int8 logistic (sigmoid) of every value, exactly TFLite 2.14's int8 LOGISTIC with the
+/// reference kernel: its Prepare fills a 256-entry table in float
+/// (`round(256 · 1 / (1 + exp(−s_in · (q − zp_in)))) + zp_out`, clamped) and its Eval looks
+/// every value up. The blob holds that table ([`crate::quant_math::logistic_table`]).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct LogisticDef<'a> {
+    /// 256 int8 outputs indexed by the input's byte (`q as u8`: TFLite's order, q = 0..=127
+    /// then −128..=−1); non-decreasing in q.
+    #[serde(serialize_with = "bytes")]
+    pub table: &'a [u8],
+    /// Output quantization (TFLite requires scale 1/256 exactly; any zero point).
+    pub output: Quant,
+}
+
 /// One layer; layers run in sequence, each consuming the previous one's output.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
 pub enum LayerDef<'a> {
@@ -291,6 +305,8 @@ pub enum LayerDef<'a> {
     Mean(MeanDef),
     /// TFLite's int8 softmax over each pixel's channels (appended).
     Softmax(SoftmaxDef),
+    /// TFLite's int8 logistic, a table lookup per value (appended).
+    Logistic(#[serde(borrow)] LogisticDef<'a>),
 }
 
 impl LayerDef<'_> {
@@ -307,6 +323,7 @@ impl LayerDef<'_> {
             LayerDef::Requantize(_) => "requantize",
             LayerDef::Mean(_) => "mean",
             LayerDef::Softmax(_) => "softmax",
+            LayerDef::Logistic(_) => "logistic",
         }
     }
 }

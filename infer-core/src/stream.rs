@@ -292,6 +292,6 @@ fn compute_row(flow: &Flow<'_, '_>, cur: &[Cursor], arena: &mut [u8], input_offs
         Kernel::Add { params, .. } => add::add(&params, x, read(flow.rows(cur, s.src2, o, o + 1, input_offset)), out),
         Kernel::Requantize(p) => requantize::requantize(&p, x, out),
         Kernel::GlobalAvgPool { .. } | Kernel::Dense(_) | Kernel::Save { .. } => {}
-        Kernel::Mean(_) | Kernel::Softmax(_) => {}
+        Kernel::Mean(_) | Kernel::Softmax(_) | Kernel::Logistic { .. } => {}
     }
 }

@@ -2,11 +2,12 @@
 //! overwritten bytes and oversized length fields. `from_bytes` must return Err or a model that
 //! then runs without panicking — in a debug build, so any integer overflow the validator missed
 //! would panic here. 11,500 generated cases plus every single-bit flip of the body, and the
-//! same mutations (1,500 cases, every single-bit flip) of a blob with `Mean` and `Softmax`.
+//! same mutations (1,500 cases, every single-bit flip) of a blob with `Mean` and `Softmax`, and
+//! (750 cases, every single-bit flip) of one ending in `Logistic`.
 
 mod common;
 
-use common::{tflite_head_net, tiny_net, Rng};
+use common::{keras_head_net, tflite_head_net, tiny_net, Rng};
 use infer_core::{crc32, Error, Model, RunError, HEADER_LEN};
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -20,6 +21,12 @@ fn base() -> &'static [u8] {
 fn head() -> &'static [u8] {
     static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
     BLOB.get_or_init(|| tflite_head_net(12).blob())
+}
+
+/// A blob ending dense → logistic (a 256-byte table).
+fn keras_head() -> &'static [u8] {
+    static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+    BLOB.get_or_init(|| keras_head_net(13).blob())
 }
 
 /// Flip `flips` (or overwrite with `edits`) in `base`'s body, repair the CRC, load and run.
@@ -140,6 +147,12 @@ proptest! {
     fn head_overwritten_bytes(edits in proptest::collection::vec((any::<prop::sample::Index>(), prop_oneof![Just(0xFFu8), Just(0x80), Just(0), Just(0x7F), Just(0x3E), any::<u8>()]), 1..4), seed in any::<u64>()) {
         mutate_and_run(head(), &[], &edits, seed);
     }
+
+    /// The logistic's table and output quantization among the bytes overwritten.
+    #[test]
+    fn keras_head_overwritten_bytes(edits in proptest::collection::vec((any::<prop::sample::Index>(), prop_oneof![Just(0xFFu8), Just(0x80), Just(0), Just(0x7F), any::<u8>()]), 1..4), seed in any::<u64>()) {
+        mutate_and_run(keras_head(), &[], &edits, seed);
+    }
 }
 
 proptest! {
@@ -185,6 +198,12 @@ fn every_single_bit_flip_with_valid_crc() {
 fn head_loads_runs_and_every_single_bit_flip() {
     load_and_run(head(), 0).unwrap();
     single_bit_flips(head());
+}
+
+#[test]
+fn keras_head_loads_runs_and_every_single_bit_flip() {
+    load_and_run(keras_head(), 0).unwrap();
+    single_bit_flips(keras_head());
 }
 
 fn single_bit_flips(base: &[u8]) {

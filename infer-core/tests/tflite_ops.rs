@@ -1,18 +1,20 @@
-//! The `Mean` and `Softmax` layers against TFLite 2.14's reference kernels
+//! The `Mean`, `Softmax` and `Logistic` layers against TFLite 2.14's reference kernels
 //! (`OpResolverType.BUILTIN_REF`), byte for byte: every case of
-//! `tests/fixtures/tflite_ops/{mean,softmax}.txt` (written by `scripts/tflite_op_fixtures.py`
-//! from one-op `.tflite` models) is run through a blob holding just that layer.
+//! `tests/fixtures/tflite_ops/{mean,softmax,logistic}.txt` (written by
+//! `scripts/tflite_op_fixtures.py` from one-op `.tflite` models) is run through a blob holding
+//! just that layer.
 
 mod common;
 
-use common::{tflite_head_net, Rng};
-use infer_core::quant_math::{multiplier_from_real, softmax_params};
+use common::{keras_head_net, tflite_head_net, Rng};
+use infer_core::quant_math::{logistic_table, multiplier_from_real, softmax_params};
 use infer_core::{
-    Error, LayerDef, MeanDef, Model, ModelDef, Multiplier, Quant, Shape, SoftmaxDef, TensorSpec,
+    Error, LayerDef, LogisticDef, MeanDef, Model, ModelDef, Multiplier, Quant, Shape, SoftmaxDef, TensorSpec,
 };
 
 const MEAN: &str = include_str!("fixtures/tflite_ops/mean.txt");
 const SOFTMAX: &str = include_str!("fixtures/tflite_ops/softmax.txt");
+const LOGISTIC: &str = include_str!("fixtures/tflite_ops/logistic.txt");
 
 /// Hex int8 values; a piece `hh*count` is a run (pieces joined by '.').
 fn values(text: &str) -> Vec<i8> {
@@ -94,6 +96,53 @@ fn softmax_matches_tflite() {
         count += 1;
     }
     assert_eq!(count, 165);
+}
+
+/// Every int8 input under 60 quantizations (scales 1e−4 to 50, output zero points other than
+/// −128 too), through the table `logistic_table` computes for the importer.
+#[test]
+fn logistic_matches_tflite() {
+    let mut count = 0;
+    for f in cases(LOGISTIC) {
+        let n = |i: usize| -> i64 { f[i].parse().expect("integer field") };
+        let (s_in, zp_in, zp_out) = (f32_bits(f[0]), n(1) as i8, n(2) as i8);
+        let (x, want) = (values(f[3]), values(f[4]));
+        assert_eq!(x.len(), 256);
+        let output = Quant { scale: 1.0 / 256.0, zero_point: zp_out };
+        let table = logistic_table(Quant { scale: s_in, zero_point: zp_in }, output);
+        let layer = LayerDef::Logistic(LogisticDef { table: &table, output });
+        // The fixtures alternate TFLite shapes [1, 256] and [1, 4, 8, 8].
+        let (h, w, c) = if count % 2 == 0 { (1, 1, 256) } else { (4, 8, 8) };
+        let (input, out) = (spec(h, w, c, s_in, zp_in), spec(h, w, c, 1.0 / 256.0, zp_out));
+        let (blob, got) = run_one(input, out, layer, &x);
+        assert_eq!(got, want, "logistic case {count}: scale {s_in}, zero points {zp_in} → {zp_out}");
+        // The integer reference applies the same table after checking it against the f64 logistic.
+        assert_eq!(int8_reference::run(&blob, &x).expect("reference runs"), want, "reference, case {count}");
+        count += 1;
+    }
+    assert_eq!(count, 60);
+}
+
+/// conv → max-pool → dense → logistic (the Keras seed CNN's tail): the streamed run stops
+/// before the dense layer and gives the same bytes; the integer reference agrees.
+#[test]
+fn keras_head_runs_streamed_layer_by_layer_and_as_the_reference() {
+    let blob = keras_head_net(6).blob();
+    let model = Model::from_bytes(&blob).expect("loads");
+    assert!(model.streamed_layers() <= 2, "dense and logistic are not streamable");
+    let mut rng = Rng::new(10);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        let x: Vec<i8> = rng.bytes(model.input_shape().len()).into_iter().map(|b| b as i8).collect();
+        let mut arena = vec![0u8; model.arena_len()];
+        let full: Vec<i8> = model.run(&x, &mut arena).expect("runs").values().collect();
+        let mut arena = vec![0u8; model.streamed_arena_len()];
+        let streamed: Vec<i8> = model.run_streamed(&x, &mut arena).expect("runs").values().collect();
+        assert_eq!(full, streamed);
+        assert_eq!(int8_reference::run(&blob, &x).expect("reference runs"), full);
+        seen.insert(full[0]);
+    }
+    assert!(seen.len() > 5, "outputs spread over the table: {seen:?}");
 }
 
 #[test]
@@ -186,4 +235,33 @@ fn loader_checks_mean_and_softmax_fields() {
     assert_eq!(rejected_field(softmax_blob(10, mult, 24, -128, out)), "diff_min");
     // Below 2^23 every int8 difference fits, whatever diff_min says.
     assert!(softmax_blob(10, mult, 23, -100_000, out).is_ok());
+}
+
+fn logistic_blob(table: &[u8], output: Quant) -> Result<Vec<u8>, Error> {
+    let layer = LayerDef::Logistic(LogisticDef { table, output });
+    let def = ModelDef { input: spec(1, 1, 3, 0.1, 0), output: spec(1, 1, 3, output.scale, output.zero_point), layers: &[layer] };
+    infer_core::to_blob(&def)
+}
+
+/// The loader refuses a table of the wrong length, one that is not non-decreasing in q (such
+/// as a table indexed by q + 128), and an output scale other than TFLite's 1/256.
+#[test]
+fn loader_checks_logistic_fields() {
+    let out = Quant { scale: 1.0 / 256.0, zero_point: -128 };
+    let table = logistic_table(Quant { scale: 0.1, zero_point: 0 }, out);
+    assert!(logistic_blob(&table, out).is_ok());
+    // Any output zero point (TFLite's reference kernel accepts any).
+    let zp0 = Quant { zero_point: 0, ..out };
+    assert!(logistic_blob(&logistic_table(Quant { scale: 0.1, zero_point: 0 }, zp0), zp0).is_ok());
+    assert_eq!(rejected_field(logistic_blob(&table[..255], out)), "table");
+    assert_eq!(rejected_field(logistic_blob(&[table.as_slice(), &[0]].concat(), out)), "table");
+    let by_q_plus_128: Vec<u8> = (0..256).map(|b| table[b ^ 0x80]).collect();
+    assert_eq!(rejected_field(logistic_blob(&by_q_plus_128, out)), "table");
+    let mut dip = table;
+    dip[5] = dip[4].wrapping_sub(1); // q = 5 below q = 4
+    assert_eq!(rejected_field(logistic_blob(&dip, out)), "table");
+    let off = Quant { scale: 1.0 / 255.0, ..out };
+    assert_eq!(rejected_field(logistic_blob(&logistic_table(Quant { scale: 0.1, zero_point: 0 }, off), off)), "output.scale");
+    // A constant table is non-decreasing: any layer TFLite could make is accepted.
+    assert!(logistic_blob(&[0x80; 256], out).is_ok());
 }

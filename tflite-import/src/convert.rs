@@ -105,6 +105,7 @@ impl<'m> Walk<'_, 'm> {
             B::MAX_POOL_2D => Some(ops::max_pool(g, op)?),
             B::MEAN => Some(ops::mean(g, op)?),
             B::SOFTMAX => Some(ops::softmax(g, op)?),
+            B::LOGISTIC => Some(ops::logistic(g, op)?),
             B::QUANTIZE => self.requantize(op)?,
             B::RESHAPE => {
                 ops::check_reshape(g, op, next)?;
@@ -118,7 +119,7 @@ impl<'m> Walk<'_, 'm> {
             }
             B::ADD => return self.add(op),
             _ => {
-                return Err(ImportError::op(op, "not supported by infer-core (supported: QUANTIZE, DEQUANTIZE, CONV_2D, DEPTHWISE_CONV_2D, ADD, PAD before a convolution, MEAN over H×W, MAX_POOL_2D, FULLY_CONNECTED, RESHAPE, SOFTMAX)"))
+                return Err(ImportError::op(op, "not supported by infer-core (supported: QUANTIZE, DEQUANTIZE, CONV_2D, DEPTHWISE_CONV_2D, ADD, PAD before a convolution, MEAN over H×W, MAX_POOL_2D, FULLY_CONNECTED, RESHAPE, SOFTMAX, LOGISTIC)"))
             }
         };
         self.expect_current(op, 0)?;

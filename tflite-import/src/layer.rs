@@ -3,8 +3,8 @@
 //! as one infer-core blob.
 
 use infer_core::{
-    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, MeanDef, Quant, RequantizeDef,
-    SoftmaxDef, Window,
+    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, LogisticDef, MeanDef, Quant,
+    RequantizeDef, SoftmaxDef, Window,
 };
 
 /// Bias and requantization per output channel, as infer-core stores them.
@@ -33,6 +33,7 @@ pub enum Layer {
     Requantize(RequantizeDef),
     Mean(MeanDef),
     Softmax(SoftmaxDef),
+    Logistic { table: Vec<u8>, output: Quant },
 }
 
 impl Layer {
@@ -71,6 +72,7 @@ impl Layer {
             Layer::Requantize(r) => LayerDef::Requantize(*r),
             Layer::Mean(m) => LayerDef::Mean(*m),
             Layer::Softmax(s) => LayerDef::Softmax(*s),
+            Layer::Logistic { table, output } => LayerDef::Logistic(LogisticDef { table, output: *output }),
         }
     }
 

@@ -4,7 +4,8 @@
 //! infer-core's layer chain ([`convert`], one operator at a time in [`ops`]), writes the blob
 //! (validated by infer-core as the device would) and a card describing it ([`card`]). The
 //! arithmetic follows TFLite's reference kernels, so the blob's outputs are TFLite's, byte for
-//! byte (tests/google_mobilenet_v2.rs checks Google's MobileNetV2 on five photos).
+//! byte (tests/google_mobilenet_v2.rs checks Google's MobileNetV2 on five photos,
+//! tests/keras_seed_cnn.rs the seed CNN converted from Keras on six X-rays).
 
 pub mod card;
 pub mod convert;

@@ -3,7 +3,7 @@
 //! (`PopulateConvolutionQuantizationParams`), fused ReLU / ReLU6 as output clamps, 'SAME' and
 //! 'VALID' padding as explicit windows.
 
-use infer_core::quant_math::{multiplier_from_real, softmax_params};
+use infer_core::quant_math::{logistic_table, multiplier_from_real, softmax_params};
 use infer_core::{Activation, MeanDef, Quant, SoftmaxDef, TensorSpec, Window};
 
 use crate::convert::spec;
@@ -218,6 +218,16 @@ pub fn softmax(g: &Graph<'_>, op: &Op<'_>) -> Result<Layer, ImportError> {
     }
     let (input_multiplier, input_left_shift, diff_min) = softmax_params(f64::from(beta), input.quant.scale);
     Ok(Layer::Softmax(SoftmaxDef { input_multiplier, input_left_shift, diff_min, output: output.quant }))
+}
+
+/// LOGISTIC: TFLite's reference kernel is a 256-entry table its Prepare fills in float; the
+/// layer carries that table (`logistic_table`). TFLite requires the output scale 1/256.
+pub fn logistic(g: &Graph<'_>, op: &Op<'_>) -> Result<Layer, ImportError> {
+    let (input, output) = (spec(g.tensor(op.inputs[0]), "input")?, spec(g.tensor(op.outputs[0]), "output")?);
+    if output.quant.scale.to_bits() != (1.0f32 / 256.0).to_bits() {
+        return Err(ImportError::op(op, "int8 logistic output must have scale 1/256"));
+    }
+    Ok(Layer::Logistic { table: logistic_table(input.quant, output.quant).to_vec(), output: output.quant })
 }
 
 /// RESHAPE changes no bytes; infer-core flattens for dense layers and softmax works on the

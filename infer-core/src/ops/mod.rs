@@ -17,6 +17,7 @@ pub mod dense;
 pub mod depthwise;
 mod fixedpoint;
 pub mod global_avg_pool;
+pub mod logistic;
 pub mod max_pool;
 pub mod mean;
 pub mod requantize;

@@ -2,10 +2,10 @@
 //! Owns every byte buffer; `Net::def_layers` borrows them into the blob schema.
 #![allow(dead_code)]
 
-use infer_core::quant_math::{add_multipliers, multiplier_from_real, softmax_params};
+use infer_core::quant_math::{add_multipliers, logistic_table, multiplier_from_real, softmax_params};
 use infer_core::{
-    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, MeanDef, ModelDef, Quant,
-    RequantizeDef, Shape, SoftmaxDef, TensorSpec, Window,
+    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, LogisticDef, MeanDef, ModelDef,
+    Quant, RequantizeDef, Shape, SoftmaxDef, TensorSpec, Window,
 };
 
 /// xorshift64*: deterministic, dependency-free.
@@ -68,6 +68,7 @@ pub enum L {
     Requant(RequantizeDef),
     Mean(MeanDef),
     Softmax(SoftmaxDef),
+    Logistic(Vec<u8>, Quant),
 }
 
 impl L {
@@ -104,6 +105,7 @@ impl L {
             L::Requant(r) => LayerDef::Requantize(*r),
             L::Mean(m) => LayerDef::Mean(*m),
             L::Softmax(m) => LayerDef::Softmax(*m),
+            L::Logistic(table, output) => LayerDef::Logistic(LogisticDef { table, output: *output }),
         }
     }
 }
@@ -228,6 +230,14 @@ impl Net {
         self
     }
 
+    /// TFLite's int8 LOGISTIC: its table for the current quantization, output scale 1/256.
+    pub fn logistic(&mut self, zero_point: i8) -> &mut Net {
+        let output = q(1.0 / 256.0, zero_point);
+        self.layers.push(L::Logistic(logistic_table(self.cur.quant, output).to_vec(), output));
+        self.cur.quant = output;
+        self
+    }
+
     pub fn layer_defs(&self) -> Vec<LayerDef<'_>> {
         self.layers.iter().map(L::def).collect()
     }
@@ -248,6 +258,7 @@ fn layer_bytes(l: &L) -> usize {
         L::Conv { w, ch, .. } | L::Dw { w, ch, .. } | L::Dense { w, ch, .. } => {
             w.len() + ch.bias.len() + ch.mult.len() + ch.shift.len()
         }
+        L::Logistic(table, _) => table.len(),
         _ => 0,
     }
 }
@@ -287,6 +298,17 @@ pub fn tflite_head_net(seed: u64) -> Net {
         .mean(q(0.021, -3))
         .dense(10, Activation::None, q(0.0634, -53))
         .softmax(1.0);
+    n
+}
+
+/// The Keras seed CNN's tail as the importer makes it: conv, max-pool, dense to one logit,
+/// LOGISTIC (TFLite's table for the dense output's quantization).
+pub fn keras_head_net(seed: u64) -> Net {
+    let mut n = Net::new(Shape { h: 6, w: 5, c: 2 }, pixel_quant(), seed);
+    n.conv(3, 1, 8, Activation::Relu, false, q(0.05, -128))
+        .max_pool(2, 2)
+        .dense(1, Activation::None, q(0.0496, 21))
+        .logistic(-128);
     n
 }
 

@@ -7,6 +7,7 @@ pub mod avg_pool;
 pub mod conv;
 pub mod dense;
 pub mod depthwise;
+pub mod logistic;
 pub mod max_pool;
 pub mod mean;
 pub mod requantize;
