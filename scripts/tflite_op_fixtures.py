@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Oracle fixtures for infer-core's `Mean`, `Softmax` and `Logistic` layers, from TFLite 2.14's
-reference kernels (`OpResolverType.BUILTIN_REF`).
+"""Oracle fixtures for infer-core's `Mean`, `Softmax`, `Logistic` and `AvgPool` layers, from
+TFLite 2.14's reference kernels (`OpResolverType.BUILTIN_REF`).
 
 Builds tiny one-op `.tflite` models by hand (an int8 MEAN over axes [1, 2], an int8 SOFTMAX over
-the last axis, an int8 LOGISTIC), runs them on random and edge-case int8 inputs (the LOGISTIC on
-all 256 int8 values, shuffled, under each quantization), and writes every case to
-`infer-core/tests/fixtures/tflite_ops/{mean,softmax,logistic}.txt`, one case per line (each
-file's first line names the fields). `infer-core/tests/tflite_ops.rs` replays them byte for byte.
+the last axis, an int8 LOGISTIC, an int8 AVERAGE_POOL_2D), runs them on random and edge-case int8
+inputs (the LOGISTIC on all 256 int8 values, shuffled, under each quantization), and writes every
+case to `infer-core/tests/fixtures/tflite_ops/{mean,softmax,logistic,avg_pool}.txt`, one case per
+line (each file's first line names the fields). `infer-core/tests/tflite_ops.rs` replays them
+byte for byte (and `tflite-import/tests/avg_pool.rs` imports the AVERAGE_POOL_2D models, rebuilt
+from the same fields).
 
 Not run by CI. To regenerate (needs tflite-runtime 2.14.0, numpy, flatbuffers and the `tflite`
 schema package):
@@ -153,6 +155,11 @@ def one_op_model(opcode, options_type, options_fn, tensors, inputs, outputs):
 
 def run(model_bytes, inputs):
     """Run the model with the reference kernels on each int8 input array."""
+    return run_shaped(model_bytes, inputs)[1]
+
+
+def run_shaped(model_bytes, inputs):
+    """As `run`, also returning the output shape TFLite's Prepare computed."""
     with tempfile.NamedTemporaryFile(suffix=".tflite", delete=False) as f:
         f.write(model_bytes)
         path = f.name
@@ -165,7 +172,7 @@ def run(model_bytes, inputs):
             it.set_tensor(i_det["index"], x.reshape(i_det["shape"]))
             it.invoke()
             outs.append(it.get_tensor(o_det["index"]).copy())
-        return outs
+        return [int(d) for d in o_det["shape"]], outs
     finally:
         os.unlink(path)
 
@@ -210,6 +217,28 @@ def logistic_model(shape, s_in, zp_in, zp_out):
     ]
     return one_op_model(tflite.BuiltinOperator.LOGISTIC, tflite.BuiltinOptions.NONE, None,
                         tensors, (0,), (1,))
+
+
+def avg_pool_model(h, w, c, kh, kw, sh, sw, padding, act, scale, zp):
+    """AVERAGE_POOL_2D with Pool2DOptions; input and output quantized alike (TFLite's Prepare
+    checks that for int8 in debug builds)."""
+    tensors = [
+        ("input", [1, h, w, c], INT8, (scale, zp), None),
+        ("output", [1, 1, 1, c], INT8, (scale, zp), None),  # resized by TFLite's Prepare
+    ]
+
+    def options(b):
+        tflite.Pool2DOptionsStart(b)
+        tflite.Pool2DOptionsAddPadding(b, getattr(tflite.Padding, padding))
+        tflite.Pool2DOptionsAddStrideW(b, sw)
+        tflite.Pool2DOptionsAddStrideH(b, sh)
+        tflite.Pool2DOptionsAddFilterWidth(b, kw)
+        tflite.Pool2DOptionsAddFilterHeight(b, kh)
+        tflite.Pool2DOptionsAddFusedActivationFunction(b, getattr(tflite.ActivationFunctionType, act))
+        return tflite.Pool2DOptionsEnd(b)
+
+    return one_op_model(tflite.BuiltinOperator.AVERAGE_POOL_2D, tflite.BuiltinOptions.Pool2DOptions,
+                        options, tensors, (0,), (1,))
 
 
 def edge_inputs(rng, n, n_random, narrow=True):
@@ -398,6 +427,73 @@ def logistic_cases(rng):
     return lines
 
 
+# (scale, zero point), input = output: the seed CNN's input, MobileNet-like, a RELU6 top inside
+# int8 (zp + round(6 / scale) < 127), a zero point of 127 (RELU / RELU6 give a constant 127),
+# one of −128, a top of exactly 126 (6 / (6/254) = 254 → −128 + 254).
+AVG_QUANTS = [
+    (0.05, 3),
+    (0.0235294122248888, -128),
+    (0.1, 0),
+    (0.5, 60),
+    (0.02, -20),
+    (0.01, -100),
+    (0.0625, 127),
+    (6.0 / 254.0, -128),
+    (0.03, -128),
+    (0.04, 10),
+]
+# (h, w, c, kh, kw, sh, sw, padding, activation, quant index): odd sizes with clipped edge
+# windows, non-square kernels and strides, strides above the kernel (rows never read), a kernel
+# larger than the image, a 1×1 image under a 3×3 'SAME' window.
+AVG_CASES = [
+    (5, 5, 2, 2, 2, 2, 2, "SAME", "NONE", 0),
+    (7, 6, 3, 3, 3, 1, 1, "SAME", "NONE", 1),
+    (7, 7, 2, 3, 3, 2, 2, "SAME", "RELU", 2),
+    (9, 5, 1, 4, 4, 3, 3, "SAME", "RELU6", 3),
+    (6, 9, 2, 2, 3, 1, 2, "SAME", "NONE", 4),
+    (8, 7, 2, 3, 1, 2, 1, "VALID", "RELU", 5),
+    (5, 8, 3, 1, 4, 1, 3, "SAME", "RELU6", 6),
+    (11, 4, 1, 4, 2, 3, 2, "VALID", "NONE", 0),
+    (4, 4, 4, 4, 4, 1, 1, "SAME", "NONE", 1),
+    (3, 3, 2, 4, 4, 3, 3, "SAME", "NONE", 2),
+    (1, 1, 3, 3, 3, 1, 1, "SAME", "RELU", 3),
+    (10, 10, 1, 3, 3, 3, 3, "VALID", "RELU6", 4),
+    (6, 5, 2, 1, 1, 2, 3, "VALID", "NONE", 5),
+    (6, 5, 2, 1, 1, 3, 2, "SAME", "RELU", 6),
+    (9, 9, 2, 4, 3, 2, 3, "SAME", "RELU6", 7),
+    (5, 7, 2, 3, 2, 3, 1, "VALID", "RELU", 8),
+    (12, 3, 3, 2, 2, 2, 2, "SAME", "NONE", 9),
+    (7, 5, 1, 2, 4, 1, 1, "SAME", "RELU6", 0),
+    (8, 8, 2, 3, 3, 1, 1, "SAME", "RELU6", 8),
+    (6, 6, 1, 2, 2, 2, 2, "VALID", "RELU6", 9),
+]
+
+
+def avg_pool_cases(rng):
+    cases = list(AVG_CASES)
+    while len(cases) < 40:
+        kh, kw, sh, sw = (int(v) for v in rng.integers(1, [5, 5, 4, 4]))
+        padding = "SAME" if rng.random() < 0.5 else "VALID"
+        lo_h, lo_w = (kh, kw) if padding == "VALID" else (1, 1)
+        h, w, c = int(rng.integers(lo_h, 11)), int(rng.integers(lo_w, 11)), int(rng.integers(1, 4))
+        act = ["NONE", "RELU", "RELU6"][int(rng.integers(0, 3))]
+        cases.append((h, w, c, kh, kw, sh, sw, padding, act, int(rng.integers(0, len(AVG_QUANTS)))))
+    lines = []
+    for i, (h, w, c, kh, kw, sh, sw, padding, act, qi) in enumerate(cases):
+        scale, zp = f32(AVG_QUANTS[qi][0]), AVG_QUANTS[qi][1]
+        n = h * w * c
+        xs = [rng.integers(-128, 128, n, dtype=np.int64).astype(np.int8)]
+        # Rounding ties of both signs (values in −1..1), or the extremes only.
+        small = rng.integers(-1, 2, n) if i % 2 == 0 else rng.choice([-128, 127], n)
+        xs.append(small.astype(np.int8))
+        shape, ys = run_shaped(avg_pool_model(h, w, c, kh, kw, sh, sw, padding, act, scale, zp), xs)
+        assert shape[0] == 1 and shape[3] == c, shape
+        for x, y in zip(xs, ys):
+            lines.append(f"{h} {w} {c} {kh} {kw} {sh} {sw} {padding} {act} {f32_hex(scale)} {zp} "
+                         f"{shape[1]} {shape[2]} {hexs(x)} {hexs(y.ravel())}")
+    return lines
+
+
 def main():
     rng = np.random.default_rng(20240614)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -407,12 +503,15 @@ def main():
         "softmax": "# h w c beta(f32 bits) s_in(f32 bits) zp_in input_multiplier input_left_shift "
                    "diff_min (python recomputation of SoftmaxPrepare) input(hex i8) "
                    "tflite_output(hex i8)",
+        "avg_pool": "# h w c kh kw sh sw padding activation scale(f32 bits) zero_point (input = "
+                    "output) out_h out_w (TFLite's) input(hex i8) tflite_output(hex i8)",
         "logistic": "# s_in(f32 bits) zp_in zp_out (output scale 1/256) input(hex i8: all 256 values, "
                     "shuffled) tflite_output(hex i8)",
     }
     cases = [("mean", mean_cases(rng)), ("softmax", softmax_cases(rng))]
     # Its own generator: the mean and softmax cases stay what they were.
     cases.append(("logistic", logistic_cases(np.random.default_rng(20261128))))
+    cases.append(("avg_pool", avg_pool_cases(np.random.default_rng(20261129))))
     for name, lines in cases:
         text = "\n".join([header[name], "# generated by scripts/tflite_op_fixtures.py from "
                           "tflite-runtime 2.14.0, OpResolverType.BUILTIN_REF"] + lines) + "\n"

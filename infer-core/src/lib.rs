@@ -42,8 +42,8 @@ pub use output::{sigmoid, Output};
 pub use plan::MAX_LAYERS;
 pub use prepare::{MAX_SLOTS, MAX_TENSOR_LEN};
 pub use schema::{
-    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, LogisticDef, MeanDef,
-    ModelDef, Multiplier, Quant, RequantizeDef, Shape, SoftmaxDef, TensorSpec, Window,
+    Activation, AddDef, AvgPoolDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, LogisticDef,
+    MeanDef, ModelDef, Multiplier, Quant, RequantizeDef, Shape, SoftmaxDef, TensorSpec, Window,
 };
 #[cfg(feature = "std")]
 pub use sizing::Sizing;

@@ -5,7 +5,8 @@
 
 use crate::error::{Error, RunError};
 use crate::ops::{
-    add, conv2d, dense, depthwise, global_avg_pool, logistic, max_pool, mean, requantize, softmax,
+    add, avg_pool, conv2d, dense, depthwise, global_avg_pool, logistic, max_pool, mean, requantize,
+    softmax,
 };
 use crate::output::Output;
 use crate::ops::Dims;
@@ -283,6 +284,9 @@ fn execute(kernel: &Kernel<'_>, src: &[u8], dst: &mut [u8], slots: &[u8], region
         Kernel::Mean(p) => mean::mean(p, src, dst),
         Kernel::Softmax(p) => softmax::softmax(p, src, &mut dst[..src.len()]),
         Kernel::Logistic { table } => logistic::logistic(table, src, &mut dst[..src.len()]),
+        Kernel::AvgPool { input, geom, act_min, act_max } => {
+            avg_pool::avg_pool(input, geom, (*act_min, *act_max), src, dst)
+        }
         Kernel::Save { .. } => {}
     }
 }

@@ -14,8 +14,8 @@ use crate::ops::softmax::{SoftmaxParams, MAX_DEPTH};
 use crate::ops::{Dims, Geom};
 use crate::quant_math::fold_mean_multiplier;
 use crate::schema::{
-    AddDef, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, LogisticDef, MeanDef, Quant, Shape, SoftmaxDef,
-    TensorSpec,
+    AddDef, AvgPoolDef, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, LogisticDef, MeanDef, Quant, Shape,
+    SoftmaxDef, TensorSpec,
 };
 use crate::validate::{
     channels, check_shape, dims_to_shape, max_left, multiplier_ok, quant, scalar, stage, weights, window,
@@ -41,6 +41,7 @@ pub(crate) enum Kernel<'a> {
     Mean(MeanParams),
     Softmax(SoftmaxParams),
     Logistic { table: &'a [u8; 256] },
+    AvgPool { input: Dims, geom: Geom, act_min: i32, act_max: i32 },
 }
 
 /// A prepared layer and the tensor it produces (for `Save`, the unchanged input).
@@ -96,6 +97,7 @@ pub(crate) fn prepare<'a>(
         LayerDef::Mean(m) => mean(&ctx, m, d, input.quant),
         LayerDef::Softmax(m) => softmax(&ctx, m, d, input.shape),
         LayerDef::Logistic(l) => logistic(&ctx, l, input.shape),
+        LayerDef::AvgPool(a) => avg_pool(&ctx, a, d, input.quant),
     }
 }
 
@@ -244,4 +246,21 @@ fn logistic<'a>(ctx: &Ctx, l: &LogisticDef<'a>, shape: Shape) -> Result<Prepared
         ctx.range("table", at(q), at(q - 1), 127)?;
     }
     Ok(Prepared { kernel: Kernel::Logistic { table }, output: TensorSpec { shape, quant: l.output } })
+}
+
+fn avg_pool<'a>(ctx: &Ctx, a: &AvgPoolDef, d: Dims, in_q: Quant) -> Result<Prepared<'a>, Error> {
+    // Every window has a tap inside the image (n >= 1), and |Σ q| <= 128 · 255 · 255 < 2^31.
+    let geom = window(ctx, "window", &a.window, d.h, d.w)?;
+    let out = stage(ctx, &a.output, a.activation)?;
+    // TFLite's Prepare for int8: |s_in − s_out| <= 1e−6 (in float), zero points equal; the
+    // kernel averages q itself, so no rescale exists.
+    if a.output.zero_point != in_q.zero_point {
+        return Err(ctx.err("output.zero_point", Problem::QuantMismatch));
+    }
+    if f64::from((in_q.scale - a.output.scale).abs()) > 1.0e-6 {
+        return Err(ctx.err("output.scale", Problem::QuantMismatch));
+    }
+    let shape = dims_to_shape(ctx, Dims { h: geom.out_h, w: geom.out_w, c: d.c })?;
+    let kernel = Kernel::AvgPool { input: d, geom, act_min: out.act_min, act_max: out.act_max };
+    Ok(Prepared { kernel, output: TensorSpec { shape, quant: a.output } })
 }

@@ -36,8 +36,9 @@ fn rows_of(d: Dims, rows: usize) -> Dims {
 
 /// `kernel` restricted to output rows `o0..o1` of a tensor whose input has `in_h` rows, with
 /// the input rows `i0..i1` it reads; `None` for a layer that needs its whole input (global
-/// average pool, dense, mean, softmax, logistic) or computes nothing (`Save`). Elementwise layers (add, requantize)
-/// read exactly their output rows.
+/// average pool, dense, mean, softmax, logistic) or computes nothing (`Save`). Windowed layers
+/// (conv, depthwise, max- and average pool) read their windows' rows; elementwise layers (add,
+/// requantize) read exactly their output rows.
 pub(crate) fn band<'a>(kernel: &Kernel<'a>, in_h: usize, o0: usize, o1: usize) -> Option<(Kernel<'a>, usize, usize)> {
     Some(match *kernel {
         Kernel::Conv2d(mut p) => {
@@ -66,6 +67,12 @@ pub(crate) fn band<'a>(kernel: &Kernel<'a>, in_h: usize, o0: usize, o1: usize) -
             let (geom, i0, i1) = geom.band(in_h, o0, o1);
             (Kernel::MaxPool { input: rows_of(input, i1 - i0), geom }, i0, i1)
         }
+        Kernel::AvgPool { input, geom, act_min, act_max } => {
+            // The band's windows clip to its rows exactly where the full layer's clip to the
+            // image, so each keeps its tap count (the divisor).
+            let (geom, i0, i1) = geom.band(in_h, o0, o1);
+            (Kernel::AvgPool { input: rows_of(input, i1 - i0), geom, act_min, act_max }, i0, i1)
+        }
         Kernel::Add { .. } | Kernel::Requantize(_) => (*kernel, o0, o1),
         Kernel::GlobalAvgPool { .. } | Kernel::Dense(_) | Kernel::Save { .. } => return None,
         Kernel::Mean(_) | Kernel::Softmax(_) | Kernel::Logistic { .. } => return None,
@@ -81,7 +88,7 @@ pub(crate) fn reads(kernel: &Kernel<'_>, in_h: usize, o: usize) -> (usize, usize
             p.conv.rows_read(in_h, c0, c1)
         }
         Kernel::Depthwise(p) => p.geom.rows_read(in_h, o, o + 1),
-        Kernel::MaxPool { geom, .. } => geom.rows_read(in_h, o, o + 1),
+        Kernel::MaxPool { geom, .. } | Kernel::AvgPool { geom, .. } => geom.rows_read(in_h, o, o + 1),
         _ => (o, o + 1),
     }
 }

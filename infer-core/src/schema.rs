@@ -3,8 +3,9 @@
 //!
 //! Field order is the wire order (postcard is not self-describing): changing a struct needs a
 //! new format version in [`crate::blob`]. New [`LayerDef`] variants are appended at the end
-//! (`Mean`, `Softmax`, `Logistic`), so every blob written before them decodes unchanged under
-//! the same version; a reader that predates them rejects such a blob as undecodable.
+//! (`Mean`, `Softmax`, `Logistic`, `AvgPool`), so every blob written before them decodes
+//! unchanged under the same version; a reader that predates them rejects such a blob as
+//! undecodable.
 
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -279,6 +280,21 @@ pub struct LogisticDef<'a> {
     pub output: Quant,
 }
 
+/// Average pool over a window clipped to the image, exactly TFLite 2.14's int8 AVERAGE_POOL_2D
+/// with the reference kernel (`reference_integer_ops::AveragePool`): the sum of q over the taps
+/// inside the image divided by their count, rounded half away from zero, clamped to the fused
+/// activation's range (computed from `output` as TFLite's `CalculateActivationRangeQuantized`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct AvgPoolDef {
+    /// Kernel, stride, padding, output size.
+    pub window: Window,
+    /// Output quantization: TFLite's Prepare requires the input's (zero point equal, scales
+    /// within 1e−6).
+    pub output: Quant,
+    /// Fused activation clamp.
+    pub activation: Activation,
+}
+
 /// One layer; layers run in sequence, each consuming the previous one's output.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
 pub enum LayerDef<'a> {
@@ -307,6 +323,8 @@ pub enum LayerDef<'a> {
     Softmax(SoftmaxDef),
     /// TFLite's int8 logistic, a table lookup per value (appended).
     Logistic(#[serde(borrow)] LogisticDef<'a>),
+    /// TFLite's int8 average pool with a fused activation (appended).
+    AvgPool(AvgPoolDef),
 }
 
 impl LayerDef<'_> {
@@ -324,6 +342,7 @@ impl LayerDef<'_> {
             LayerDef::Mean(_) => "mean",
             LayerDef::Softmax(_) => "softmax",
             LayerDef::Logistic(_) => "logistic",
+            LayerDef::AvgPool(_) => "avg_pool",
         }
     }
 }

@@ -17,7 +17,7 @@
 use core::ops::Range;
 
 use crate::error::Error;
-use crate::ops::{add, conv2d, depthwise, max_pool, requantize, Dims};
+use crate::ops::{add, avg_pool, conv2d, depthwise, max_pool, requantize, Dims};
 use crate::plan::{Region, RegionBuilder, Step, INPUT};
 use crate::prepare::{Kernel, MAX_SLOTS};
 use crate::rows::{band, reads, streamable};
@@ -289,6 +289,9 @@ fn compute_row(flow: &Flow<'_, '_>, cur: &[Cursor], arena: &mut [u8], input_offs
         Kernel::Conv2d(p) => conv2d::conv2d(&p, x, out),
         Kernel::Depthwise(p) => depthwise::depthwise(&p, x, out),
         Kernel::MaxPool { input, geom } => max_pool::max_pool(&input, &geom, x, out),
+        Kernel::AvgPool { input, geom, act_min, act_max } => {
+            avg_pool::avg_pool(&input, &geom, (act_min, act_max), x, out)
+        }
         Kernel::Add { params, .. } => add::add(&params, x, read(flow.rows(cur, s.src2, o, o + 1, input_offset)), out),
         Kernel::Requantize(p) => requantize::requantize(&p, x, out),
         Kernel::GlobalAvgPool { .. } | Kernel::Dense(_) | Kernel::Save { .. } => {}

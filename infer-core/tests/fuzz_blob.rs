@@ -3,11 +3,12 @@
 //! then runs without panicking — in a debug build, so any integer overflow the validator missed
 //! would panic here. 11,500 generated cases plus every single-bit flip of the body, and the
 //! same mutations (1,500 cases, every single-bit flip) of a blob with `Mean` and `Softmax`, and
-//! (750 cases, every single-bit flip) of one ending in `Logistic`.
+//! (750 cases, every single-bit flip) of one ending in `Logistic`, and (1,500 cases, every
+//! single-bit flip, run streamed too) of one with two `AvgPool`s.
 
 mod common;
 
-use common::{keras_head_net, tflite_head_net, tiny_net, Rng};
+use common::{avg_pool_net, keras_head_net, tflite_head_net, tiny_net, Rng};
 use infer_core::{crc32, Error, Model, RunError, HEADER_LEN};
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -27,6 +28,13 @@ fn head() -> &'static [u8] {
 fn keras_head() -> &'static [u8] {
     static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
     BLOB.get_or_init(|| keras_head_net(13).blob())
+}
+
+/// A blob with two average pools ('SAME' with RELU6, 'VALID' 2×3 with RELU) between a conv and
+/// a dense layer.
+fn pools() -> &'static [u8] {
+    static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+    BLOB.get_or_init(|| avg_pool_net(14).blob())
 }
 
 /// Flip `flips` (or overwrite with `edits`) in `base`'s body, repair the CRC, load and run.
@@ -73,6 +81,11 @@ fn load_and_run(bytes: &[u8], seed: u64) -> Result<(), Error> {
         }
     }
     let _ = model.run_u8(&rng.bytes(n), &mut arena);
+    // The row-streamed run as well (its bands re-derive every window).
+    let mut arena = vec![0u8; model.streamed_arena_len().min(1 << 20)];
+    if let Err(e) = model.run_streamed(&x, &mut arena) {
+        assert!(matches!(e, RunError::ArenaTooSmall { .. }), "streamed run failed after a successful load: {e}")
+    }
     Ok(())
 }
 
@@ -148,6 +161,18 @@ proptest! {
         mutate_and_run(head(), &[], &edits, seed);
     }
 
+    /// The average pools' windows, quantization and activations, flipped.
+    #[test]
+    fn pools_bit_flips_with_valid_crc(flips in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..5), seed in any::<u64>()) {
+        mutate_and_run(pools(), &flips, &[], seed);
+    }
+
+    /// The average pools' fields overwritten with extremes.
+    #[test]
+    fn pools_overwritten_bytes(edits in proptest::collection::vec((any::<prop::sample::Index>(), prop_oneof![Just(0xFFu8), Just(0x80), Just(0), Just(0x7F), Just(0x01), any::<u8>()]), 1..4), seed in any::<u64>()) {
+        mutate_and_run(pools(), &[], &edits, seed);
+    }
+
     /// The logistic's table and output quantization among the bytes overwritten.
     #[test]
     fn keras_head_overwritten_bytes(edits in proptest::collection::vec((any::<prop::sample::Index>(), prop_oneof![Just(0xFFu8), Just(0x80), Just(0), Just(0x7F), any::<u8>()]), 1..4), seed in any::<u64>()) {
@@ -204,6 +229,12 @@ fn head_loads_runs_and_every_single_bit_flip() {
 fn keras_head_loads_runs_and_every_single_bit_flip() {
     load_and_run(keras_head(), 0).unwrap();
     single_bit_flips(keras_head());
+}
+
+#[test]
+fn pools_load_run_and_every_single_bit_flip() {
+    load_and_run(pools(), 0).unwrap();
+    single_bit_flips(pools());
 }
 
 fn single_bit_flips(base: &[u8]) {

@@ -1,6 +1,7 @@
 //! Row-streamed runs (`run_streamed`) against layer-by-layer runs and the integer reference, on
 //! random chains of every streamable op (strided and padded windows, fused pools, depthwise
-//! multipliers, residual blocks, requantize) with and without a global-pool + dense tail.
+//! multipliers, residual blocks, requantize, TFLite's average pool with non-square 'SAME' /
+//! 'VALID' windows and fused activations) with and without a global-pool + dense tail.
 
 mod common;
 
@@ -46,10 +47,20 @@ fn random_net(seed: u64, ops: &[u8], shape: Shape, tail: bool) -> Net {
                 let (oc, a, o) = (rng.range(1, 4) as u16, act(&mut rng), out(&mut rng));
                 n.conv_window(Window::symmetric(3, 2, 1, s.h, s.w), oc, a, false, o);
             }
-            _ => {
+            6 => {
                 // Two slots open at once, closed in reverse order, elementwise in between.
                 let (o1, o2, o3) = (out(&mut rng), out(&mut rng), out(&mut rng));
                 n.save(1).requantize(o1).save(2).add(2, Activation::None, o2).add(1, Activation::Relu, o3);
+            }
+            _ => {
+                // TFLite's average pool: kernels 1–4 (non-square), strides 1–3, 'VALID' where
+                // the kernel fits, a fused activation.
+                let (k, st) = ((rng.range(1, 4) as u8, rng.range(1, 4) as u8), (rng.range(1, 3) as u8, rng.range(1, 3) as u8));
+                let s = n.cur.shape;
+                let fits = u16::from(k.0) <= s.h && u16::from(k.1) <= s.w;
+                let same = !fits || rng.range(0, 1) == 1;
+                let a = act(&mut rng);
+                n.avg_pool(k, st, same, a);
             }
         }
     }
@@ -82,7 +93,7 @@ proptest! {
     #[test]
     fn streamed_equals_layer_by_layer(
         seed in any::<u64>(),
-        ops in proptest::collection::vec(0..7u8, 1..7),
+        ops in proptest::collection::vec(0..8u8, 1..7),
         (h, w, c) in (8..48u16, 1..6u16, 1..3u16),
         tail in any::<bool>(),
     ) {
@@ -94,9 +105,27 @@ proptest! {
 #[test]
 fn streaming_is_chosen_when_it_saves_memory() {
     for seed in 0..20 {
-        let ops = [0, 3, 1, 5, 3, 6, 2];
-        let net = random_net(seed, &ops[..2 + (seed as usize % 6)], Shape { h: 64, w: 5, c: 2 }, seed % 2 == 0);
+        let ops = [0, 3, 1, 5, 7, 3, 6, 2];
+        let net = random_net(seed, &ops[..2 + (seed as usize % 7)], Shape { h: 64, w: 5, c: 2 }, seed % 2 == 0);
         assert!(check(&net), "seed {seed}: not streamed");
+    }
+}
+
+/// Average pools are windowed layers: they stream in row bands (each band's clipped windows
+/// keep their tap counts), 'SAME' and 'VALID', strided, non-square.
+#[test]
+fn average_pools_stream() {
+    for seed in 0..6 {
+        let mut n = Net::new(Shape { h: 64, w: 6, c: 2 }, q(1.0 / 255.0, -128), seed);
+        n.conv(3, 1, 4, Activation::Relu, false, q(0.05, -128))
+            .avg_pool((3, 3), (2, 2), true, Activation::Relu6)
+            .avg_pool((4, 2), (3, 1), false, Activation::None)
+            .avg_pool((2, 3), (1, 2), true, Activation::Relu)
+            .conv(1, 1, 3, Activation::None, false, q(0.04, 2));
+        assert!(check(&n), "seed {seed}: not streamed");
+        let blob = n.blob();
+        let streamed = Model::from_bytes(&blob).unwrap().streamed_layers();
+        assert_eq!(streamed, 5, "every layer, the three pools included, is streamed");
     }
 }
 

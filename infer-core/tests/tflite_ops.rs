@@ -1,20 +1,22 @@
-//! The `Mean`, `Softmax` and `Logistic` layers against TFLite 2.14's reference kernels
-//! (`OpResolverType.BUILTIN_REF`), byte for byte: every case of
-//! `tests/fixtures/tflite_ops/{mean,softmax,logistic}.txt` (written by
+//! The `Mean`, `Softmax`, `Logistic` and `AvgPool` layers against TFLite 2.14's reference
+//! kernels (`OpResolverType.BUILTIN_REF`), byte for byte: every case of
+//! `tests/fixtures/tflite_ops/{mean,softmax,logistic,avg_pool}.txt` (written by
 //! `scripts/tflite_op_fixtures.py` from one-op `.tflite` models) is run through a blob holding
 //! just that layer.
 
 mod common;
 
-use common::{keras_head_net, tflite_head_net, Rng};
+use common::{avg_pool_net, keras_head_net, tf_window, tflite_head_net, Rng};
 use infer_core::quant_math::{logistic_table, multiplier_from_real, softmax_params};
 use infer_core::{
-    Error, LayerDef, LogisticDef, MeanDef, Model, ModelDef, Multiplier, Quant, Shape, SoftmaxDef, TensorSpec,
+    Activation, AvgPoolDef, Error, LayerDef, LogisticDef, MeanDef, Model, ModelDef, Multiplier, Quant, Shape,
+    SoftmaxDef, TensorSpec, Window,
 };
 
 const MEAN: &str = include_str!("fixtures/tflite_ops/mean.txt");
 const SOFTMAX: &str = include_str!("fixtures/tflite_ops/softmax.txt");
 const LOGISTIC: &str = include_str!("fixtures/tflite_ops/logistic.txt");
+const AVG_POOL: &str = include_str!("fixtures/tflite_ops/avg_pool.txt");
 
 /// Hex int8 values; a piece `hh*count` is a run (pieces joined by '.').
 fn values(text: &str) -> Vec<i8> {
@@ -264,4 +266,103 @@ fn loader_checks_logistic_fields() {
     assert_eq!(rejected_field(logistic_blob(&logistic_table(Quant { scale: 0.1, zero_point: 0 }, off), off)), "output.scale");
     // A constant table is non-decreasing: any layer TFLite could make is accepted.
     assert!(logistic_blob(&[0x80; 256], out).is_ok());
+}
+
+fn activation(name: &str) -> Activation {
+    match name {
+        "NONE" => Activation::None,
+        "RELU" => Activation::Relu,
+        "RELU6" => Activation::Relu6,
+        other => panic!("fused activation {other}"),
+    }
+}
+
+/// AVERAGE_POOL_2D: 40 models (kernels 1–4, non-square too, strides 1–3, 'SAME' and 'VALID',
+/// odd sizes whose edge windows are clipped, a kernel larger than the image, NONE / RELU / RELU6,
+/// ten scales and zero points) on a random input and one of rounding ties (values −1..1) or
+/// extremes (−128 / 127). The window is TensorFlow's padding rule (`tf_window`); its output
+/// size must be the one TFLite's Prepare gave. Also run streamed, and by the integer reference.
+#[test]
+fn avg_pool_matches_tflite() {
+    let mut count = 0;
+    for f in cases(AVG_POOL) {
+        let n = |i: usize| -> i64 { f[i].parse().expect("integer field") };
+        let (h, w, c) = (n(0) as u16, n(1) as u16, n(2) as u16);
+        let (k, s) = ((n(3) as u8, n(4) as u8), (n(5) as u8, n(6) as u8));
+        let (same, act) = (f[7] == "SAME", activation(f[8]));
+        let quant = Quant { scale: f32_bits(f[9]), zero_point: n(10) as i8 };
+        let (x, want) = (values(f[13]), values(f[14]));
+        let window = tf_window(k, s, same, h, w);
+        assert_eq!((i64::from(window.out_h), i64::from(window.out_w)), (n(11), n(12)), "case {count}: output size");
+        let layer = LayerDef::AvgPool(AvgPoolDef { window, output: quant, activation: act });
+        let input = TensorSpec { shape: Shape { h, w, c }, quant };
+        let output = TensorSpec { shape: Shape { h: window.out_h, w: window.out_w, c }, quant };
+        let (blob, got) = run_one(input, output, layer, &x);
+        let what = format!("avg_pool case {count}: {h}×{w}×{c}, {k:?}/{s:?} {} {}, {quant:?}", f[7], f[8]);
+        assert_eq!(got, want, "{what}");
+        let model = Model::from_bytes(&blob).expect("loads");
+        let mut arena = vec![0u8; model.streamed_arena_len()];
+        let streamed: Vec<i8> = model.run_streamed(&x, &mut arena).expect("runs").values().collect();
+        assert_eq!(streamed, want, "streamed, {what}");
+        assert_eq!(int8_reference::run(&blob, &x).expect("reference runs"), want, "reference, {what}");
+        count += 1;
+    }
+    assert_eq!(count, 80);
+}
+
+/// conv → average pools ('SAME' with RELU6, non-square 'VALID' with RELU) → dense: streamed =
+/// layer by layer = the integer reference.
+#[test]
+fn avg_pool_net_runs_streamed_layer_by_layer_and_as_the_reference() {
+    let blob = avg_pool_net(7).blob();
+    let model = Model::from_bytes(&blob).expect("loads");
+    let mut rng = Rng::new(12);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..100 {
+        let x: Vec<i8> = rng.bytes(model.input_shape().len()).into_iter().map(|b| b as i8).collect();
+        let mut arena = vec![0u8; model.arena_len()];
+        let full: Vec<i8> = model.run(&x, &mut arena).expect("runs").values().collect();
+        let mut arena = vec![0u8; model.streamed_arena_len()];
+        let streamed: Vec<i8> = model.run_streamed(&x, &mut arena).expect("runs").values().collect();
+        assert_eq!(full, streamed);
+        assert_eq!(int8_reference::run(&blob, &x).expect("reference runs"), full);
+        seen.insert(full);
+    }
+    assert!(seen.len() > 50, "outputs depend on the input");
+}
+
+fn avg_pool_blob(window: Window, input: Quant, output: Quant, activation: Activation) -> Result<Vec<u8>, Error> {
+    let layer = LayerDef::AvgPool(AvgPoolDef { window, output, activation });
+    let out = Shape { h: window.out_h, w: window.out_w, c: 3 };
+    let def = ModelDef {
+        input: TensorSpec { shape: Shape { h: 5, w: 5, c: 3 }, quant: input },
+        output: TensorSpec { shape: out, quant: output },
+        layers: &[layer],
+    };
+    infer_core::to_blob(&def)
+}
+
+/// The loader refuses windows without taps inside the image and an output quantized other than
+/// the input (TFLite's Prepare: zero points equal, scales within 1e−6).
+#[test]
+fn loader_checks_avg_pool_fields() {
+    let quant = Quant { scale: 0.05, zero_point: 3 };
+    let same = tf_window((3, 2), (2, 3), true, 5, 5);
+    assert!(avg_pool_blob(same, quant, quant, Activation::Relu6).is_ok());
+    assert!(avg_pool_blob(tf_window((4, 4), (1, 1), false, 5, 5), quant, quant, Activation::None).is_ok());
+    let near = Quant { scale: 0.05 + 5e-7, ..quant };
+    assert!(avg_pool_blob(same, quant, near, Activation::None).is_ok());
+    let off = Quant { scale: 0.05 + 2e-6, ..quant };
+    assert_eq!(rejected_field(avg_pool_blob(same, quant, off, Activation::None)), "output.scale");
+    let zp = Quant { zero_point: 4, ..quant };
+    assert_eq!(rejected_field(avg_pool_blob(same, quant, zp, Activation::None)), "output.zero_point");
+    let pad = Window { pad_top: 3, ..same };
+    assert_eq!(rejected_field(avg_pool_blob(pad, quant, quant, Activation::None)), "window");
+    let past = Window { out_w: 3, ..same };
+    assert_eq!(rejected_field(avg_pool_blob(past, quant, quant, Activation::None)), "window");
+    let zero = Window { stride_h: 0, ..same };
+    assert_eq!(rejected_field(avg_pool_blob(zero, quant, quant, Activation::None)), "window");
+    // Zero point 127: RELU and RELU6 leave the single value 127 (TFLite gives a constant output).
+    let top = Quant { scale: 1e3, zero_point: 127 };
+    assert!(avg_pool_blob(same, top, top, Activation::Relu6).is_ok());
 }

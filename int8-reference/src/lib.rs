@@ -19,8 +19,8 @@ use tensor::Tensor;
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerOutput {
     /// The layer's op name (`conv2d`, `depthwise_conv2d`, `max_pool`, `global_avg_pool`,
-    /// `dense`, `save`, `add`, `requantize`, `mean`, `logistic`; `softmax` is an "unsupported
-    /// layer" error).
+    /// `dense`, `save`, `add`, `requantize`, `mean`, `logistic`, `avg_pool`; `softmax` is an
+    /// "unsupported layer" error).
     pub op: &'static str,
     /// int8 values, NHWC.
     pub values: Vec<i8>,
@@ -119,5 +119,6 @@ fn step(layer: &LayerDef<'_>, x: Tensor, slots: &mut [Option<Tensor>]) -> Result
         // TFLite's gemmlowp softmax has no independent re-derivation here.
         LayerDef::Softmax(_) => Err("unsupported layer: softmax".into()),
         LayerDef::Logistic(d) => ops::logistic::logistic(&x, d),
+        LayerDef::AvgPool(d) => ops::avg_pool::avg_pool(&x, d),
     }
 }

@@ -103,6 +103,7 @@ impl<'m> Walk<'_, 'm> {
             B::DEPTHWISE_CONV_2D => Some(ops::depthwise(g, op, self.take_pad())?),
             B::FULLY_CONNECTED => Some(ops::dense(g, op)?),
             B::MAX_POOL_2D => Some(ops::max_pool(g, op)?),
+            B::AVERAGE_POOL_2D => Some(ops::avg_pool(g, op)?),
             B::MEAN => Some(ops::mean(g, op)?),
             B::SOFTMAX => Some(ops::softmax(g, op)?),
             B::LOGISTIC => Some(ops::logistic(g, op)?),
@@ -119,7 +120,7 @@ impl<'m> Walk<'_, 'm> {
             }
             B::ADD => return self.add(op),
             _ => {
-                return Err(ImportError::op(op, "not supported by infer-core (supported: QUANTIZE, DEQUANTIZE, CONV_2D, DEPTHWISE_CONV_2D, ADD, PAD before a convolution, MEAN over H×W, MAX_POOL_2D, FULLY_CONNECTED, RESHAPE, SOFTMAX, LOGISTIC)"))
+                return Err(ImportError::op(op, "not supported by infer-core (supported: QUANTIZE, DEQUANTIZE, CONV_2D, DEPTHWISE_CONV_2D, ADD, PAD before a convolution, MEAN over H×W, MAX_POOL_2D, AVERAGE_POOL_2D, FULLY_CONNECTED, RESHAPE, SOFTMAX, LOGISTIC)"))
             }
         };
         self.expect_current(op, 0)?;

@@ -3,8 +3,8 @@
 //! as one infer-core blob.
 
 use infer_core::{
-    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, LogisticDef, MeanDef, Quant,
-    RequantizeDef, SoftmaxDef, Window,
+    Activation, AddDef, AvgPoolDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, LogisticDef,
+    MeanDef, Quant, RequantizeDef, SoftmaxDef, Window,
 };
 
 /// Bias and requantization per output channel, as infer-core stores them.
@@ -34,6 +34,7 @@ pub enum Layer {
     Mean(MeanDef),
     Softmax(SoftmaxDef),
     Logistic { table: Vec<u8>, output: Quant },
+    AvgPool(AvgPoolDef),
 }
 
 impl Layer {
@@ -73,6 +74,7 @@ impl Layer {
             Layer::Mean(m) => LayerDef::Mean(*m),
             Layer::Softmax(s) => LayerDef::Softmax(*s),
             Layer::Logistic { table, output } => LayerDef::Logistic(LogisticDef { table, output: *output }),
+            Layer::AvgPool(a) => LayerDef::AvgPool(*a),
         }
     }
 

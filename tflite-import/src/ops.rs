@@ -4,7 +4,7 @@
 //! 'VALID' padding as explicit windows.
 
 use infer_core::quant_math::{logistic_table, multiplier_from_real, softmax_params};
-use infer_core::{Activation, MeanDef, Quant, SoftmaxDef, TensorSpec, Window};
+use infer_core::{Activation, AvgPoolDef, MeanDef, Quant, SoftmaxDef, TensorSpec, Window};
 
 use crate::convert::spec;
 use crate::error::ImportError;
@@ -83,13 +83,14 @@ fn channels(op: &Op<'_>, g: &Graph<'_>, bias: Option<i32>, s_in: f32, s_w: &[f32
 fn axis(op: &Op<'_>, padding: Padding, n: u16, k: usize, s: i32, pad: Option<(u8, u16)>) -> Result<(u16, u8), ImportError> {
     let (n, k, s) = (i64::from(n), k as i64, i64::from(s.max(1)));
     let (out, before) = match (pad, padding) {
-        (Some((before, after)), Padding::VALID) => ((n + i64::from(before) + i64::from(after) - k) / s + 1, i64::from(before)),
+        (Some((before, after)), Padding::VALID) => ((n + i64::from(before) + i64::from(after) - k).div_euclid(s) + 1, i64::from(before)),
         (Some(_), _) => return Err(ImportError::op(op, "a PAD before a 'SAME' convolution cannot be folded")),
         (None, Padding::SAME) => {
             let out = (n + s - 1) / s;
             (out, ((out - 1) * s + k - n).max(0) / 2)
         }
-        (None, _) => ((n - k) / s + 1, 0),
+        // Floor division: a kernel larger than the input leaves no output (TFLite's size 0).
+        (None, _) => ((n - k).div_euclid(s) + 1, 0),
     };
     let out = u16::try_from(out).ok().filter(|&o| o > 0);
     match (out, u8::try_from(before)) {
@@ -194,6 +195,28 @@ pub fn max_pool(g: &Graph<'_>, op: &Op<'_>) -> Result<Layer, ImportError> {
     }
     let k = (o.filter_height() as usize, o.filter_width() as usize);
     Ok(Layer::MaxPool(window(op, &input, k, (o.stride_h(), o.stride_w()), o.padding(), None)?))
+}
+
+/// AVERAGE_POOL_2D (Pool2DOptions: filter size, strides, 'SAME' / 'VALID', fused activation).
+/// TFLite's int8 kernel averages q itself, so input and output must be quantized alike.
+pub fn avg_pool(g: &Graph<'_>, op: &Op<'_>) -> Result<Layer, ImportError> {
+    let o = op.options.builtin_options_as_pool_2doptions().ok_or_else(|| ImportError::op(op, "no options"))?;
+    let (input, output) = (spec(g.tensor(op.inputs[0]), "input")?, spec(g.tensor(op.outputs[0]), "output")?);
+    if input.quant != output.quant {
+        let (i, o) = (input.quant, output.quant);
+        let (from, to) = (format!("{} / {}", i.scale, i.zero_point), format!("{} / {}", o.scale, o.zero_point));
+        return Err(ImportError::op(op, format!("input and output quantization differ (scale / zero point {from} → {to}): an average pool that rescales is not supported")));
+    }
+    let (kh, kw, sh, sw) = (o.filter_height(), o.filter_width(), o.stride_h(), o.stride_w());
+    if kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0 {
+        return Err(ImportError::op(op, format!("filter {kh}×{kw} with strides {sh}×{sw} (all must be positive)")));
+    }
+    let window = window(op, &input, (kh as usize, kw as usize), (sh, sw), o.padding(), None)?;
+    if (window.out_h, window.out_w) != (output.shape.h, output.shape.w) {
+        return Err(ImportError::op(op, "output shape does not match the window"));
+    }
+    let activation = activation(op, o.fused_activation_function())?;
+    Ok(Layer::AvgPool(AvgPoolDef { window, output: output.quant, activation }))
 }
 
 /// MEAN over H and W of a 4-D tensor.

@@ -10,6 +10,7 @@
 //! be a plain `&mut [u8]` without `unsafe`.
 
 pub mod add;
+pub mod avg_pool;
 mod conv1ch;
 pub mod conv2d;
 mod conv_group;

@@ -4,7 +4,7 @@
 
 use infer_core::quant_math::{add_multipliers, logistic_table, multiplier_from_real, softmax_params};
 use infer_core::{
-    Activation, AddDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, LogisticDef, MeanDef, ModelDef,
+    Activation, AddDef, AvgPoolDef, ChannelQuant, Conv2dDef, DenseDef, DepthwiseDef, LayerDef, LogisticDef, MeanDef, ModelDef,
     Quant, RequantizeDef, Shape, SoftmaxDef, TensorSpec, Window,
 };
 
@@ -69,6 +69,7 @@ pub enum L {
     Mean(MeanDef),
     Softmax(SoftmaxDef),
     Logistic(Vec<u8>, Quant),
+    AvgPool(AvgPoolDef),
 }
 
 impl L {
@@ -106,6 +107,7 @@ impl L {
             L::Mean(m) => LayerDef::Mean(*m),
             L::Softmax(m) => LayerDef::Softmax(*m),
             L::Logistic(table, output) => LayerDef::Logistic(LogisticDef { table, output: *output }),
+            L::AvgPool(a) => LayerDef::AvgPool(*a),
         }
     }
 }
@@ -166,6 +168,16 @@ impl Net {
         let window = Window::same(k, stride, self.cur.shape.h, self.cur.shape.w);
         self.layers.push(L::MaxPool(window));
         self.cur.shape = Shape { h: window.out_h, w: window.out_w, c: self.cur.shape.c };
+        self
+    }
+
+    /// TFLite's int8 AVERAGE_POOL_2D: kernel `kh × kw`, strides `sh`, `sw`, 'SAME' or
+    /// 'VALID' padding, a fused activation; keeps the quantization.
+    pub fn avg_pool(&mut self, (kh, kw): (u8, u8), (sh, sw): (u8, u8), same: bool, act: Activation) -> &mut Net {
+        let s = self.cur.shape;
+        let window = tf_window((kh, kw), (sh, sw), same, s.h, s.w);
+        self.layers.push(L::AvgPool(AvgPoolDef { window, output: self.cur.quant, activation: act }));
+        self.cur.shape = Shape { h: window.out_h, w: window.out_w, c: s.c };
         self
     }
 
@@ -263,6 +275,23 @@ fn layer_bytes(l: &L) -> usize {
     }
 }
 
+/// TensorFlow's window for kernel `kh × kw` and strides `sh`, `sw` over `h × w`: 'SAME'
+/// (`out = ⌈n / s⌉`, the odd padding row / column at the bottom / right) or 'VALID'
+/// (`out = (n − k) / s + 1`, no padding; `n >= k`).
+pub fn tf_window((kh, kw): (u8, u8), (sh, sw): (u8, u8), same: bool, h: u16, w: u16) -> Window {
+    let axis = |n: u16, k: u8, s: u8| {
+        let (n, k, s) = (u32::from(n), u32::from(k), u32::from(s));
+        if same {
+            let out = n.div_ceil(s);
+            (out as u16, (((out - 1) * s + k).saturating_sub(n) / 2) as u8)
+        } else {
+            (((n - k) / s + 1) as u16, 0)
+        }
+    };
+    let ((out_h, pad_top), (out_w, pad_left)) = (axis(h, kh, sh), axis(w, kw, sw));
+    Window { kernel_h: kh, kernel_w: kw, stride_h: sh, stride_w: sw, pad_top, pad_left, out_h, out_w }
+}
+
 pub fn q(scale: f32, zero_point: i8) -> Quant {
     Quant { scale, zero_point }
 }
@@ -309,6 +338,17 @@ pub fn keras_head_net(seed: u64) -> Net {
         .max_pool(2, 2)
         .dense(1, Activation::None, q(0.0496, 21))
         .logistic(-128);
+    n
+}
+
+/// Average pools as TFLite models have them: conv, a 3×3/2 'SAME' average pool with RELU6, a
+/// non-square 2×3 'VALID' one with strides 1 and 2, dense.
+pub fn avg_pool_net(seed: u64) -> Net {
+    let mut n = Net::new(Shape { h: 9, w: 8, c: 2 }, pixel_quant(), seed);
+    n.conv(3, 1, 4, Activation::None, false, q(0.03, -5))
+        .avg_pool((3, 3), (2, 2), true, Activation::Relu6)
+        .avg_pool((2, 3), (1, 2), false, Activation::Relu)
+        .dense(3, Activation::None, q(0.1, 0));
     n
 }
 
