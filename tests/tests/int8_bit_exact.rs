@@ -2,8 +2,10 @@
 //! X-rays): infer-core's output bytes equal the trainer's integer reference's, and the int8
 //! accuracy at the card's threshold is what the card recorded (for blobs made on the official
 //! protocol). The engine runs through `Model::run_u8` on the 8-bit pixels, as a device fed
-//! by a camera would, and through `run_u8_streamed` (the firmware's row-streamed run), which
-//! must give the same bytes. Set CHEST_XRAY_DIR to test another copy of the data.
+//! by a camera would, and on every 8th image also through `run_u8_streamed` (the firmware's
+//! row-streamed run), which must give the same bytes (on all 624 images this test took 927 s
+//! instead of about 650 s on the 2-core dev machine). Set CHEST_XRAY_DIR to test another copy
+//! of the data.
 
 use std::path::{Path, PathBuf};
 
@@ -58,8 +60,10 @@ fn check(blob_path: &Path) {
                     Ok(out) => out.values().collect(),
                     Err(e) => panic!("{}: run_u8 refused {path}: {e}", card.name),
                 };
-                let streamed: Vec<i8> = model.run_u8_streamed(data.image(i), small).unwrap().values().collect();
-                assert_eq!(streamed, out, "{}: streamed run differs on {path}", card.name);
+                if i % 8 == 0 {
+                    let streamed: Vec<i8> = model.run_u8_streamed(data.image(i), small).unwrap().values().collect();
+                    assert_eq!(streamed, out, "{}: streamed run differs on {path}", card.name);
+                }
                 out
             },
         )
