@@ -96,11 +96,13 @@ pub fn predict(source: &Source, files: &[PathBuf]) -> Result<Vec<Prediction>> {
         let out = model.run_u8(&px, &mut arena).map_err(|e| anyhow!("{e}"))?;
         let top = out.argmax().context("the model has no output")?;
         // A softmax output (scale 1/256) is a probability already; otherwise take the softmax.
-        let p = match out.quant().scale == 1.0 / 256.0 {
-            true => out.dequantize(top).map(f64::from),
-            false => softmax_at(&out, top),
+        let p = if out.quant().scale == 1.0 / 256.0 {
+            out.dequantize(top)
+        } else {
+            let mut p = vec![0f32; out.len()];
+            out.softmax(&mut p).map(|_| p[top])
         };
-        Ok((top, p.context("the model has no output")?))
+        Ok((top, f64::from(p.context("the model has no output")?)))
     };
     let predict_one = |file: &PathBuf| {
         let (class, probability, index, error) = match one(file) {
@@ -114,12 +116,4 @@ pub fn predict(source: &Source, files: &[PathBuf]) -> Result<Vec<Prediction>> {
         Prediction { file, class, probability, class_probabilities: None, threshold: f64::NAN, index, error }
     };
     Ok(files.iter().map(predict_one).collect())
-}
-
-/// Softmax probability of output `i` over all outputs, from the dequantized values.
-fn softmax_at(out: &infer_core::Output<'_>, i: usize) -> Option<f64> {
-    let v: Vec<f64> = (0..out.len()).filter_map(|k| out.dequantize(k).map(f64::from)).collect();
-    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let sum: f64 = v.iter().map(|x| (x - max).exp()).sum();
-    Some((v.get(i)? - max).exp() / sum)
 }
