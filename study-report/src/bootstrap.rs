@@ -1,7 +1,8 @@
 //! Patient bootstrap: a 95% confidence interval of accuracy that respects that images of one
 //! patient are not independent. Distinct patients are resampled with replacement (each drawn
 //! patient brings all its images), accuracy is recomputed B times, and the 2.5th and 97.5th
-//! percentiles are the interval. A fixed-seed ChaCha RNG makes the report reproducible.
+//! percentiles are the interval. A fixed-seed ChaCha RNG makes the report reproducible. The
+//! same resampling gives the interval of a seed mean: several seeds' models on one test split.
 
 use std::collections::BTreeMap;
 
@@ -34,14 +35,17 @@ impl Default for BootstrapSettings {
     }
 }
 
-/// (images, correct images) per distinct patient, in patient-id order so the result does not
-/// depend on the order of the input lines.
-fn per_patient<S: AsRef<str>>(items: &[(S, bool)]) -> Vec<(u32, u32)> {
-    let mut map: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
-    for (patient, correct) in items {
-        let e = map.entry(patient.as_ref()).or_default();
-        e.0 += 1;
-        e.1 += u32::from(*correct);
+/// Per distinct patient (in patient-id order, so the result does not depend on the order of
+/// the input lines), the (images, correct images) of each seed's predictions. A patient absent
+/// from a seed's predictions counts (0, 0) there.
+fn per_patient<S: AsRef<str>, T: AsRef<[(S, bool)]>>(seeds: &[T]) -> Vec<Vec<(u32, u32)>> {
+    let mut map: BTreeMap<&str, Vec<(u32, u32)>> = BTreeMap::new();
+    for (s, items) in seeds.iter().enumerate() {
+        for (patient, correct) in items.as_ref() {
+            let e = &mut map.entry(patient.as_ref()).or_insert_with(|| vec![(0, 0); seeds.len()])[s];
+            e.0 += 1;
+            e.1 += u32::from(*correct);
+        }
     }
     map.into_values().collect()
 }
@@ -55,24 +59,42 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 /// 95% percentile interval of accuracy over `resamples` patient resamples; None without images.
 pub fn accuracy_ci95<S: AsRef<str>>(items: &[(S, bool)], resamples: usize, seed: u64) -> Option<[f64; 2]> {
-    let patients = per_patient(items);
+    seed_mean_accuracy_ci95(&[items], resamples, seed)
+}
+
+/// 95% percentile interval of the mean accuracy of several seeds' models tested on the same
+/// images (`seeds[s]` = seed s's per-image (patient, correct) at its own threshold). Each
+/// resample draws the patients once for all seeds, so the interval describes the test set's
+/// sampling error of the seed mean, not the spread between seeds (that is the sd). One seed
+/// gives `accuracy_ci95`'s interval exactly. None without images.
+pub fn seed_mean_accuracy_ci95<S: AsRef<str>, T: AsRef<[(S, bool)]>>(
+    seeds: &[T],
+    resamples: usize,
+    seed: u64,
+) -> Option<[f64; 2]> {
+    let patients = per_patient(seeds);
     if patients.is_empty() || resamples == 0 {
         return None;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut accs: Vec<f64> = (0..resamples)
+    let mut means: Vec<f64> = (0..resamples)
         .map(|_| {
-            let (mut n, mut k) = (0u64, 0u64);
+            let mut sums = vec![(0u64, 0u64); seeds.len()];
             for _ in 0..patients.len() {
-                let (images, correct) = patients[rng.gen_range(0..patients.len())];
-                n += u64::from(images);
-                k += u64::from(correct);
+                let drawn = &patients[rng.gen_range(0..patients.len())];
+                for (sum, &(images, correct)) in sums.iter_mut().zip(drawn) {
+                    sum.0 += u64::from(images);
+                    sum.1 += u64::from(correct);
+                }
             }
-            k as f64 / n as f64
+            // A seed with no image in this resample (only possible when the seeds were not
+            // tested on the same patients) has no accuracy to average.
+            let accs: Vec<f64> = sums.iter().filter(|s| s.0 > 0).map(|&(n, k)| k as f64 / n as f64).collect();
+            accs.iter().sum::<f64>() / accs.len() as f64
         })
         .collect();
-    accs.sort_by(f64::total_cmp);
-    Some([quantile(&accs, 0.025), quantile(&accs, 0.975)])
+    means.sort_by(f64::total_cmp);
+    Some([quantile(&means, 0.025), quantile(&means, 0.975)])
 }
 
 #[cfg(test)]
@@ -118,5 +140,29 @@ mod tests {
         assert_eq!(a, accuracy_ci95(&items, 500, 3));
         assert_eq!(a, accuracy_ci95(&reversed, 500, 3));
         assert_eq!(accuracy_ci95::<String>(&[], 500, 3), None);
+    }
+
+    #[test]
+    fn one_seed_is_the_plain_interval() {
+        let items = one_image_each(120, 100);
+        assert_eq!(seed_mean_accuracy_ci95(&[&items], 500, 5), accuracy_ci95(&items, 500, 5));
+    }
+
+    #[test]
+    fn seed_mean_interval_holds_the_mean_and_is_deterministic() {
+        // Three seeds on the same 150 patients (2 images each), right on 80%, 84% and 90%.
+        let seeds: Vec<Vec<(String, bool)>> = [240, 252, 270]
+            .iter()
+            .map(|&right| (0..300).map(|i| (format!("p{}", i / 2), (i * 7919) % 300 < right)).collect())
+            .collect();
+        let mean = (0.80 + 0.84 + 0.90) / 3.0;
+        let ci = seed_mean_accuracy_ci95(&seeds, DEFAULT_RESAMPLES, DEFAULT_SEED).unwrap();
+        assert!(ci[0] < mean && mean < ci[1], "{mean} in {ci:?}");
+        assert!(ci[1] - ci[0] < 0.15, "{ci:?}");
+        assert_eq!(Some(ci), seed_mean_accuracy_ci95(&seeds, DEFAULT_RESAMPLES, DEFAULT_SEED));
+        let mut shuffled = seeds.clone();
+        shuffled.iter_mut().for_each(|s| s.reverse());
+        assert_eq!(Some(ci), seed_mean_accuracy_ci95(&shuffled, DEFAULT_RESAMPLES, DEFAULT_SEED));
+        assert_eq!(seed_mean_accuracy_ci95::<String, Vec<_>>(&[], 500, 3), None);
     }
 }

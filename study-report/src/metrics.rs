@@ -56,8 +56,11 @@ pub struct Milestone {
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Evaluation {
-    /// Best-F1 threshold of the validation sweep.
+    /// The threshold chosen on the validation sweep (best F1 unless `threshold_rule` says otherwise).
     pub threshold: f64,
+    /// How `threshold` was chosen (`best_f1`, `balanced_accuracy`, …); absent in older runs.
+    #[serde(default)]
+    pub threshold_rule: Option<String>,
     pub validation: SplitEval,
     pub test: SplitEval,
     #[serde(default)]
