@@ -2,6 +2,7 @@
 //! `models/` into `results.json`, `REPORT.md` and `figures/`. No libtorch: it only reads files.
 
 pub mod bootstrap;
+pub mod calibration;
 pub mod cards;
 pub mod figures;
 pub mod history;
