@@ -1,6 +1,7 @@
 //! `trainer report`: turns a `trainer suite` study folder (FORMAT.md) and the model cards in
 //! `models/` into `results.json`, `REPORT.md` and `figures/`. No libtorch: it only reads files.
 
+pub mod ablation;
 pub mod bootstrap;
 pub mod calibration;
 pub mod cards;
@@ -12,6 +13,7 @@ pub mod predictions;
 pub mod results;
 pub mod seed_numbers;
 pub mod select;
+pub mod stats;
 pub mod study;
 pub mod suite;
 

@@ -42,7 +42,8 @@ impl Study {
     }
 }
 
-fn optional<T>(path: PathBuf, read: fn(&Path) -> Result<T>) -> Result<Option<T>> {
+/// Reads `path` if it exists (a run may lack an optional file), else None.
+pub(crate) fn optional<T>(path: PathBuf, read: fn(&Path) -> Result<T>) -> Result<Option<T>> {
     if path.exists() {
         read(&path).map(Some)
     } else {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::ablation::AblationResults;
 use crate::bootstrap::BootstrapSettings;
 use crate::cards::Int8Row;
 use crate::select::headline;
@@ -34,6 +35,8 @@ pub struct Results {
     pub early_stopping: Vec<EarlyStoppingRow>,
     pub frozen_vs_finetune: Vec<FrozenVsFinetune>,
     pub int8: Vec<Int8Row>,
+    /// The official-protocol ablation, when the report was given its folder.
+    pub ablation: Option<AblationResults>,
     /// What the study or the model folder lacks, in words (also listed in REPORT.md).
     pub missing: Vec<String>,
 }
@@ -41,6 +44,13 @@ pub struct Results {
 impl Results {
     pub fn model(&self, protocol: &str, task: &str) -> Option<&ModelResult> {
         self.protocols.get(protocol)?.get(task)
+    }
+
+    /// Adds the ablation's numbers, and what it lacks to the missing list.
+    pub fn with_ablation(mut self, ablation: AblationResults) -> Self {
+        self.missing.extend(ablation.missing.iter().cloned());
+        self.ablation = Some(ablation);
+        self
     }
 
     /// The protocols with at least one run, in report order.
@@ -103,6 +113,7 @@ pub fn build(study: &Study, int8: Vec<Int8Row>) -> Results {
         optimizer_grid,
         protocols,
         int8,
+        ablation: None,
         missing,
     }
 }

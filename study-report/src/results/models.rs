@@ -7,6 +7,7 @@ use crate::bootstrap::{accuracy_ci95, BootstrapSettings};
 use crate::metrics::{AtThreshold, ClassEval, Confusion, PerClass};
 use crate::predictions::correctness;
 use crate::select::Headline;
+pub use crate::stats::mean_sd;
 use crate::study::Run;
 use crate::suite::is_three_class;
 
@@ -159,13 +160,6 @@ fn matrix(c: &ClassEval) -> ConfusionOut {
     ConfusionOut::Matrix(c.confusion.clone())
 }
 
-pub fn mean_sd(xs: &[f64]) -> (f64, Option<f64>) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let sd = (xs.len() > 1).then(|| (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
-    (mean, sd)
-}
-
 fn seeds_summary(h: &Headline<'_>) -> Option<SeedsSummary> {
     if h.source != "seeds" {
         return None;
@@ -212,14 +206,6 @@ pub fn model_result(h: &Headline<'_>, bootstrap: &BootstrapSettings) -> ModelRes
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mean_and_sample_sd() {
-        let (m, sd) = mean_sd(&[0.9, 0.92, 0.94]);
-        assert!((m - 0.92).abs() < 1e-12);
-        assert!((sd.unwrap() - 0.02).abs() < 1e-12);
-        assert_eq!(mean_sd(&[0.5]).1, None);
-    }
 
     #[test]
     fn best_f1_ties_go_nearest_half() {
