@@ -8,6 +8,7 @@ pub mod font;
 mod grid_heat;
 mod heat;
 mod pr;
+pub mod reliability;
 mod roc;
 
 use std::path::Path;
@@ -81,5 +82,6 @@ pub fn draw_all(study: &Study, results: &Results, dir: &Path) -> Result<Vec<Stri
     stems.extend(roc::draw(study, results, dir)?);
     stems.extend(confusion::draw(results, dir)?);
     stems.extend(grid_heat::draw(results, dir)?);
+    stems.extend(reliability::draw(results, dir)?);
     Ok(stems)
 }
