@@ -1,5 +1,6 @@
 //! `trainer report`: turns a `trainer suite` study folder (FORMAT.md) and the model cards in
-//! `models/` into `results.json`, `REPORT.md` and `figures/`. No libtorch: it only reads files.
+//! `models/` into `results.json`, `REPORT.md` and `figures/`, optionally with an ablation folder
+//! on the official protocol (`write_report_with_ablation`). No libtorch: it only reads files.
 
 pub mod ablation;
 pub mod bootstrap;
@@ -42,8 +43,23 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Reads the study folder and the model cards in `models_dir` (absent: no int8 section) and
 /// writes `out_dir/results.json`, `out_dir/REPORT.md` and `out_dir/figures/*.{png,svg}`.
 pub fn write_report(study: &Path, models_dir: &Path, out_dir: &Path) -> Result<ReportSummary> {
+    write_report_with_ablation(study, models_dir, out_dir, None)
+}
+
+/// `write_report`, plus, given an ablation folder (FORMAT.md), the section on generalizing to
+/// the official test split, results.json's `ablation` object and the reliability diagram.
+pub fn write_report_with_ablation(
+    study: &Path,
+    models_dir: &Path,
+    out_dir: &Path,
+    ablation: Option<&Path>,
+) -> Result<ReportSummary> {
     let study = study::read_study(study)?;
-    let results = results::build(&study, cards::read_int8_rows(models_dir)?);
+    let mut results = results::build(&study, cards::read_int8_rows(models_dir)?);
+    if let Some(dir) = ablation {
+        let a = ablation::build(&ablation::read::read_ablation(dir)?, &results.bootstrap);
+        results = results.with_ablation(a);
+    }
     std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     let stems = figures::draw_all(&study, &results, &out_dir.join("figures"))?;
     let results_json = out_dir.join("results.json");

@@ -90,7 +90,9 @@ fn missing_notes(ablation: &Ablation, choice: Option<&str>) -> Vec<String> {
         }
     }
     if choice.is_none() {
-        notes.push("ablation: no row has all its runs finished, so no validation choice and no calibration".into());
+        notes.push(
+            "ablation: no row has all its runs finished, so no validation choice and no calibration".into(),
+        );
     }
     notes
 }

@@ -74,8 +74,10 @@ fn read_plan(path: &Path) -> Result<AblationPlan> {
     let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let plan: AblationPlan = serde_json::from_slice(&text)
         .with_context(|| format!("{} is not a valid ablation.json", path.display()))?;
-    if let Some(r) = plan.rows.iter().enumerate().find(|(i, r)| plan.rows[..*i].iter().any(|o| o.name == r.name)) {
-        bail!("{}: two rows are named `{}`", path.display(), r.1.name);
+    for (i, r) in plan.rows.iter().enumerate() {
+        if plan.rows[..i].iter().any(|o| o.name == r.name) {
+            bail!("{}: two rows are named `{}`", path.display(), r.name);
+        }
     }
     if !plan.rows.iter().any(|r| r.name == plan.baseline) {
         bail!("{}: the baseline `{}` is not one of its rows", path.display(), plan.baseline);

@@ -119,11 +119,12 @@ fn row(r: &Row, bootstrap: &BootstrapSettings) -> AblationRow {
 pub fn validation_choice(rows: &[AblationRow]) -> Option<usize> {
     let finished = rows.iter().enumerate().filter(|(_, r)| r.unfinished_runs.is_empty());
     let scored = finished.filter_map(|(i, r)| Some((i, r.numbers.as_ref()?.validation_accuracy)));
-    scored.fold(None, |best: Option<(usize, f64)>, (i, v)| match best {
-        Some((_, b)) if b >= v => best,
-        _ => Some((i, v)),
-    })
-    .map(|(i, _)| i)
+    scored
+        .fold(None, |best: Option<(usize, f64)>, (i, v)| match best {
+            Some((_, b)) if b >= v => best,
+            _ => Some((i, v)),
+        })
+        .map(|(i, _)| i)
 }
 
 /// Every row of the ablation in plan order, with Δ vs `baseline` and the validation choice marked.

@@ -1,6 +1,7 @@
 //! REPORT.md, generated from results.json's data: every number printed here is a field of
 //! `Results` or one of the seed's published numbers in `seed_numbers`.
 
+mod ablation;
 mod fmt;
 mod grid;
 mod headline;
@@ -100,6 +101,9 @@ pub fn render(r: &Results, figures: &[String]) -> String {
     }
     if r.protocols.is_empty() {
         s += "The study has no finished runs.\n\n";
+    }
+    if let Some(a) = &r.ablation {
+        s += &ablation::ablation_section(a, &r.bootstrap, figures);
     }
     s += &int8_section(r);
     s += &missing_section(r);

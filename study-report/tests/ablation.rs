@@ -1,0 +1,206 @@
+//! The ablation folder end to end: synthetic official-protocol runs (written like `trainer
+//! train` writes them) beside a synthetic study → results.json's `ablation`, the REPORT.md
+//! section and the reliability diagram; unfinished rows and malformed files.
+
+mod synthetic;
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+use study_report::ablation::{build, read::read_ablation};
+use study_report::bootstrap::BootstrapSettings;
+use study_report::{write_report, write_report_with_ablation};
+use synthetic::{write_run, Spec};
+
+/// (row, change, its three runs, how well its probabilities separate the classes).
+const ROWS: [(&str, &str, [&str; 3], f64); 3] = [
+    ("baseline", "MobileNetV2 frozen, 224 px", ["baseline-s1", "baseline-s2", "baseline-s3"], 0.3),
+    ("balanced", "threshold | balanced accuracy", ["balanced-s1", "balanced-s2", "balanced-s3"], 0.5),
+    ("small", "128 px", ["small-s1", "small-s2", "small-s3"], 0.1),
+];
+
+fn models_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../models"))
+}
+
+fn run_spec(name: &'static str, seed: u64, quality: f64, data_seed: u64) -> Spec {
+    Spec {
+        name,
+        phase: "ablation",
+        task: "mobilenet_v2_frozen",
+        protocol: "official",
+        optimizer: "adam",
+        lr: 1e-3,
+        seed,
+        data_seed,
+        epochs: 4,
+        milestones: vec![],
+        patience: None,
+        quality,
+    }
+}
+
+/// Writes ablation.json and every run except those in `skip`; the `balanced` row's runs record
+/// their threshold rule.
+fn write_ablation(dir: &Path, skip: &[&str]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let rows: Vec<Value> = ROWS
+        .iter()
+        .map(|(name, change, runs, _)| {
+            json!({"name": name, "change": change, "seeds": [1, 2, 3], "runs": runs,
+                   "command": format!("trainer train --protocol official --run {name} --seed {{seed}}")})
+        })
+        .collect();
+    let plan = json!({"file": "experiments/official_ablation.toml", "profile": "quick", "device": "cpu",
+                      "commit": "e3051cf", "baseline": "baseline", "rows": rows});
+    std::fs::write(dir.join("ablation.json"), serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+    for (r, (row, _, runs, quality)) in ROWS.iter().enumerate() {
+        for (s, &run) in runs.iter().enumerate().filter(|(_, run)| !skip.contains(run)) {
+            write_run(dir, &run_spec(run, s as u64 + 1, *quality, 500 + 10 * r as u64 + s as u64));
+            if *row == "balanced" {
+                let path = dir.join(run).join("metrics.json");
+                let mut m: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+                m["evaluation"]["threshold_rule"] = json!("balanced_accuracy");
+                std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+            }
+        }
+    }
+}
+
+/// A run's (validation accuracy, test accuracy) read straight from its metrics.json.
+fn accuracies(dir: &Path, run: &str) -> (f64, f64) {
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(run).join("metrics.json")).unwrap()).unwrap();
+    let acc = |split: &str| m["evaluation"][split]["at_chosen_threshold"]["accuracy"].as_f64().unwrap();
+    (acc("validation"), acc("test"))
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> f64 {
+    let xs: Vec<f64> = xs.collect();
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+#[test]
+fn ablation_results_section_and_figure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (study, abl, out) = (tmp.path().join("study"), tmp.path().join("ablation"), tmp.path().join("out"));
+    synthetic::write_study(&study);
+    write_ablation(&abl, &[]);
+    let summary = write_report_with_ablation(&study, models_dir(), &out, Some(&abl)).unwrap();
+    let r: Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let a = &r["ablation"];
+    assert_eq!((a["profile"].as_str(), a["commit"].as_str()), (Some("quick"), Some("e3051cf")));
+
+    // Every number against the metrics.json files themselves.
+    let means: Vec<(f64, f64)> = ROWS
+        .iter()
+        .map(|(_, _, runs, _)| {
+            let accs: Vec<(f64, f64)> = runs.iter().map(|run| accuracies(&abl, run)).collect();
+            (mean(accs.iter().map(|x| x.0)), mean(accs.iter().map(|x| x.1)))
+        })
+        .collect();
+    let best = (0..3).fold(0, |b, i| if means[i].0 > means[b].0 { i } else { b });
+    assert_eq!(a["validation_choice"], ROWS[best].0);
+    for (i, row) in a["rows"].as_array().unwrap().iter().enumerate() {
+        let n = &row["numbers"];
+        assert_eq!(row["name"], ROWS[i].0);
+        assert_eq!(row["validation_choice"], i == best);
+        assert_eq!(n["n"], 3);
+        assert!((n["validation_accuracy"].as_f64().unwrap() - means[i].0).abs() < 1e-12);
+        let test = n["test_accuracy"].as_f64().unwrap();
+        assert!((test - means[i].1).abs() < 1e-12);
+        assert!((n["delta_vs_baseline"].as_f64().unwrap() - (means[i].1 - means[0].1)).abs() < 1e-12);
+        let ci: Vec<f64> =
+            n["test_accuracy_ci95"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        assert!(ci[0] <= test && test <= ci[1], "{test} in {ci:?}");
+        assert!(n["test_accuracy_sd"].as_f64().unwrap() > 0.0, "{n}");
+    }
+    assert_eq!(a["rows"][1]["numbers"]["threshold_rule"], "balanced_accuracy");
+    assert!(a["rows"][0]["numbers"]["threshold_rule"].is_null());
+    let cal = &a["calibration"];
+    assert_eq!(cal["row"], ROWS[best].0);
+    assert_eq!(cal["seeds"].as_array().unwrap().len(), 3);
+    let bins = cal["seeds"][0]["bins"].as_array().unwrap();
+    assert_eq!(bins.len(), 10);
+    assert_eq!(bins.iter().map(|b| b["count"].as_u64().unwrap()).sum::<u64>(), 90);
+    assert!(a["missing"].as_array().unwrap().is_empty());
+
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    let section =
+        md.find("## Generalizing to the official test split (ablation)").expect("no ablation section");
+    assert!(section < md.find("## Float vs int8").unwrap(), "the section goes before the int8 section");
+    for (i, (name, _, _, _)) in ROWS.iter().enumerate() {
+        let mean_cell = format!("{:.2}% ± ", 100.0 * means[i].1);
+        let line =
+            md.lines().find(|l| l.contains(&format!(" {name} |")) || l.contains(&format!("**{name}**")));
+        let line = line.unwrap_or_else(|| panic!("no table row for {name}"));
+        assert!(line.contains(&mean_cell), "{line:?} lacks {mean_cell:?}");
+        assert_eq!(line.starts_with("| ✓ |"), i == best, "{line}");
+    }
+    for needle in [
+        "threshold \\| balanced accuracy",
+        "--run small --seed {seed}`",
+        "(balanced_accuracy) |",
+        "| baseline |",
+        "### Calibration of the validation choice",
+        "| [0.9, 1.0] |",
+        "figures/reliability-ablation.png",
+        "commit `e3051cf`",
+        "at seeds 1, 2, 3",
+        "(90 images)",
+    ] {
+        assert!(md.contains(needle), "REPORT.md lacks {needle:?}");
+    }
+    for ext in ["png", "svg"] {
+        let f = out.join("figures").join(format!("reliability-ablation.{ext}"));
+        assert!(summary.figures.contains(&f), "{} not in the summary", f.display());
+        assert!(f.metadata().map(|m| m.len() > 1000).unwrap_or(false), "{} missing or empty", f.display());
+    }
+
+    // Without an ablation folder: no section, no figure, `ablation` null.
+    let plain = write_report(&study, models_dir(), &tmp.path().join("plain")).unwrap();
+    assert!(!plain.figures.iter().any(|f| f.to_string_lossy().contains("reliability")));
+    let md = std::fs::read_to_string(&plain.report_md).unwrap();
+    assert!(!md.contains("(ablation)"));
+}
+
+#[test]
+fn unfinished_runs_are_listed_not_fatal() {
+    let tmp = tempfile::tempdir().unwrap();
+    // `balanced` lacks a seed, `small` has not started: validation chooses among full rows only.
+    write_ablation(tmp.path(), &["balanced-s3", "small-s1", "small-s2", "small-s3"]);
+    let a = build(&read_ablation(tmp.path()).unwrap(), &BootstrapSettings::default());
+    assert_eq!(a.validation_choice.as_deref(), Some("baseline"));
+    assert_eq!(a.rows[1].unfinished_runs, ["balanced-s3"]);
+    assert_eq!(a.rows[1].numbers.as_ref().unwrap().n, 2);
+    assert!(a.rows[2].numbers.is_none());
+    assert_eq!(a.missing.len(), 2);
+    assert!(a.missing[0].contains("`balanced`") && a.missing[0].contains("balanced-s3"), "{:?}", a.missing);
+    assert!(a.missing[1].contains("`small`: 3 of 3 runs not finished"), "{:?}", a.missing);
+}
+
+#[test]
+fn malformed_files_are_errors_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_ablation(tmp.path(), &[]);
+    let err = |dir: &Path| format!("{:#}", read_ablation(dir).err().expect("an error"));
+
+    let metrics = tmp.path().join("small-s2").join("metrics.json");
+    std::fs::write(&metrics, "{ not json").unwrap();
+    assert!(err(tmp.path()).contains(&metrics.display().to_string()), "{}", err(tmp.path()));
+
+    let plan = tmp.path().join("ablation.json");
+    std::fs::write(&plan, r#"{"profile": "quick", "rows": 3}"#).unwrap();
+    let e = err(tmp.path());
+    assert!(e.contains(&plan.display().to_string()) && e.contains("not a valid ablation.json"), "{e}");
+
+    let rows = json!([{"name": "a", "change": "", "command": "", "seeds": [1], "runs": ["a-s1"]}]);
+    let wrong_baseline =
+        json!({"profile": "quick", "device": "cpu", "commit": "x", "baseline": "b", "rows": rows});
+    std::fs::write(&plan, wrong_baseline.to_string()).unwrap();
+    let e = err(tmp.path());
+    assert!(e.contains(&plan.display().to_string()) && e.contains("baseline `b`"), "{e}");
+
+    std::fs::remove_file(&plan).unwrap();
+    assert!(err(tmp.path()).contains(&plan.display().to_string()));
+}
