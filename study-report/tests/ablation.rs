@@ -177,6 +177,14 @@ fn unfinished_runs_are_listed_not_fatal() {
     assert_eq!(a.missing.len(), 2);
     assert!(a.missing[0].contains("`balanced`") && a.missing[0].contains("balanced-s3"), "{:?}", a.missing);
     assert!(a.missing[1].contains("`small`: 3 of 3 runs not finished"), "{:?}", a.missing);
+
+    let study = tmp.path().join("study");
+    synthetic::write_study(&study);
+    let s =
+        write_report_with_ablation(&study, models_dir(), &tmp.path().join("out"), Some(tmp.path())).unwrap();
+    assert!(s.missing.iter().any(|m| m.contains("balanced-s3")), "{:?}", s.missing);
+    let md = std::fs::read_to_string(&s.report_md).unwrap();
+    assert!(md.contains("| 2 of 3 |") && md.contains("| small | 128 px | 0 of 3 | not finished |"), "{md}");
 }
 
 #[test]
