@@ -47,7 +47,7 @@ fn both_protocols_are_disjoint_and_large_enough_for_several_seeds() {
             };
             let (tp, tc) = side(&sp.train);
             let (vp, vc) = side(&sp.val);
-            let (sp_, sc) = side(&sp.test);
+            let (sp_, sc) = side(sp.test_unsealed());
             assert!(
                 tp.is_disjoint(&vp) && tp.is_disjoint(&sp_) && vp.is_disjoint(&sp_),
                 "{protocol:?} seed {seed}: patient leak"
@@ -57,7 +57,7 @@ fn both_protocols_are_disjoint_and_large_enough_for_several_seeds() {
                 "{protocol:?} seed {seed}: content leak"
             );
             let val = count_kinds(recs, &sp.val);
-            let test = count_kinds(recs, &sp.test);
+            let test = count_kinds(recs, sp.test_unsealed());
             for k in 0..3 {
                 assert!(val[k] >= MIN_VALIDATION[k], "{protocol:?} seed {seed}: validation {val:?}");
             }
@@ -65,14 +65,14 @@ fn both_protocols_are_disjoint_and_large_enough_for_several_seeds() {
                 Protocol::Official => {
                     // Test is exactly the official test split.
                     assert_eq!(test, [234, 242, 148]);
-                    assert!(sp.test.iter().all(|&i| recs[i].official == OfficialSplit::Test));
+                    assert!(sp.test_unsealed().iter().all(|&i| recs[i].official == OfficialSplit::Test));
                     assert!(sp.summary.official_test_ids_also_in_train > 0);
                 }
                 Protocol::Pooled => {
                     for k in 0..3 {
                         assert!(test[k] >= MIN_TEST_POOLED[k], "seed {seed}: test {test:?}");
                     }
-                    let share = sp.test.len() as f64 / recs.len() as f64;
+                    let share = sp.test_unsealed().len() as f64 / recs.len() as f64;
                     assert!((share - 0.2).abs() < 0.01, "test share {share}");
                     assert!(sp.excluded.is_empty());
                 }

@@ -14,6 +14,7 @@ use crate::models::mobilenet_v2::Config;
 use crate::models::transfer::{HeadKind, BASE_GROUP};
 use crate::models::{Classifier, SeedCnn, TransferModel};
 use crate::train::fit::train_step;
+use crate::train::loss::TrainLoss;
 use crate::train::optimizer::{Optimizer, OptimizerKind};
 
 /// The network whose training step is timed.
@@ -39,6 +40,7 @@ impl BenchModel {
                     HeadKind::Gap,
                     0.2,
                     image_size,
+                    1,
                 );
                 m.base.set_trainable_blocks(trainable_blocks);
                 Box::new(m)
@@ -88,7 +90,7 @@ pub fn bench(
             for _ in 0..n {
                 let idx = Tensor::randint(pool, [b], (Kind::Int64, device));
                 let (x, y) = images.batch(&idx);
-                last = train_step(net.as_ref(), &mut opt, &x, &y).0;
+                last = train_step(net.as_ref(), &mut opt, &TrainLoss::default(), &x, &y).0;
             }
             // Reading the loss waits for the device to finish the queued work.
             last.double_value(&[])

@@ -70,6 +70,9 @@ enum Command {
     /// Write REPORT.md, results.json and figures/ (PNG and SVG) from a study folder of
     /// `trainer suite` and the model cards in --models.
     Report(ReportArgs),
+    /// Run an ablation file (experiments/official_ablation.toml): rows that each change the
+    /// baseline once, every row at the same seeds, resumably; writes ablation.json.
+    Ablation(trainer::study::ablation::AblationArgs),
     /// Import a TensorFlow Lite int8 model (.tflite) as an infer-core blob with its card
     /// (<name>.import.json); unsupported operators are named with their index.
     #[command(name = "import-tflite")]
@@ -87,6 +90,9 @@ struct ReportArgs {
     /// Where REPORT.md, results.json and figures/ go
     #[arg(long, default_value = "reports")]
     out: PathBuf,
+    /// An ablation folder of `trainer ablation`: adds its table and calibration to the report
+    #[arg(long)]
+    ablation: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -370,14 +376,11 @@ fn main() -> Result<()> {
         Command::ImportTflite(a) => trainer::import::import_tflite(&a)?,
         Command::BenchInt8(a) => a.run()?,
         Command::Predict(a) => a.run()?,
-        Command::Suite(a) => {
-            run_suite(&a.options(), &command_line)?;
-        }
+        Command::Suite(a) => run_suite(&a.options(), &command_line).map(drop)?,
+        Command::Ablation(a) => trainer::study::ablation::run_ablation(&a).map(drop)?,
         Command::Report(a) => {
-            let r = study_report::write_report(&a.study, &a.models, &a.out)?;
-            for m in &r.missing {
-                eprintln!("missing: {m}");
-            }
+            let r = study_report::write_report_with_ablation(&a.study, &a.models, &a.out, a.ablation.as_deref())?;
+            r.missing.iter().for_each(|m| eprintln!("missing: {m}"));
             let (md, json) = (r.report_md.display(), r.results_json.display());
             println!("{} runs → {md}, {json} and {} figure files", r.finished_runs, r.figures.len());
         }

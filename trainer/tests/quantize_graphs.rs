@@ -241,7 +241,7 @@ fn the_seed_head_exports_on_the_feature_map() {
     use trainer::models::Classifier;
     let vs = VarStore::new(Device::Cpu);
     let side = 200; // feature map 7×7: pools to 4×4, then 2×2
-    let m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Seed, 0.2, side);
+    let m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Seed, 0.2, side, 1);
     let graph = export::mobilenet_v2(&m.base, &m.head, side).unwrap();
     assert_eq!(
         graph.layers.iter().filter(|l| matches!(l, FloatLayer::Conv { pool: Some(_), .. })).count(),

@@ -95,12 +95,13 @@ pub struct DeviceFeatures {
 }
 
 impl DeviceFeatures {
-    /// Rows `indices` of `all` (features of every image of `data`, in `data` order).
-    pub fn new(all: &Tensor, data: &Dataset, indices: &[usize]) -> DeviceFeatures {
+    /// Rows `indices` of `all` (features of every image of `data`, in `data` order), labelled
+    /// for `classes` (2: pneumonia 0/1, 3: class index).
+    pub fn new(all: &Tensor, data: &Dataset, indices: &[usize], classes: u8) -> DeviceFeatures {
         let device = all.device();
         let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
         let features = all.index_select(0, &Tensor::from_slice(&idx).to_device(device));
-        let labels = Tensor::from_slice(&labels_of(data, indices, 2)).to_device(device);
+        let labels = Tensor::from_slice(&labels_of(data, indices, classes)).to_device(device);
         DeviceFeatures { features, labels, len: indices.len() }
     }
 }

@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod device;
 pub mod filename;
+pub mod intensity;
 pub mod kaggle;
 pub mod split;
 pub mod split_data;
@@ -42,12 +43,24 @@ pub struct Dataset {
     pub pixels: Vec<u8>,
     pub size: u32,
     pub skipped: Vec<Skipped>,
+    /// The normalisation already applied to `pixels`.
+    pub intensity: intensity::Intensity,
 }
 
 impl Dataset {
     /// Scans `root`, decodes through the cache in `cache_dir`, drops undecodable files with a
     /// warning on stderr, and fails when nothing usable is left.
     pub fn load(root: &Path, size: u32, cache_dir: &Path) -> Result<Dataset> {
+        Dataset::load_normalised(root, size, cache_dir, intensity::Intensity::None)
+    }
+
+    /// [`Dataset::load`], then `intensity` applied to every image.
+    pub fn load_normalised(
+        root: &Path,
+        size: u32,
+        cache_dir: &Path,
+        intensity: intensity::Intensity,
+    ) -> Result<Dataset> {
         let scan = kaggle::scan(root)?;
         let decoded = cache::load_or_decode(&scan, size, cache_dir)?;
         let per = (size * size) as usize;
@@ -65,7 +78,8 @@ impl Dataset {
         if records.is_empty() {
             bail!("no usable images under {}: every file was skipped", root.display());
         }
-        Ok(Dataset { records, pixels, size, skipped })
+        intensity.apply(&mut pixels, per);
+        Ok(Dataset { records, pixels, size, skipped, intensity })
     }
 
     /// Pixels of image `i`.

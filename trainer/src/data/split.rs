@@ -39,7 +39,9 @@ pub const MIN_TEST_POOLED: Minimum = [200, 100, 100];
 pub struct Split {
     pub train: Vec<usize>,
     pub val: Vec<usize>,
-    pub test: Vec<usize>,
+    /// Sealed: a run reaches it through [`Split::test`], which asks for proof that its
+    /// selection is frozen; audits of the split itself use [`Split::test_unsealed`].
+    test: Vec<usize>,
     /// Official protocol: training images left out because their patient id or content also
     /// occurs in the official test split.
     pub excluded: Vec<usize>,
@@ -62,6 +64,32 @@ pub struct SplitSummary {
     pub excluded_train_images: usize,
     /// Groups of byte-identical images that were kept together.
     pub duplicate_content_groups: usize,
+}
+
+/// Proof that a run's selection (epochs, threshold, hyper-parameters) is frozen. Only
+/// `eval::selection` makes one, once validation has chosen everything, so the test indices
+/// cannot reach the selection path (`trainer/tests/test_data_guard.rs` checks both).
+pub struct SelectionFrozen(());
+
+impl SelectionFrozen {
+    /// For `eval::selection` only.
+    #[doc(hidden)]
+    pub fn attest_frozen_selection() -> SelectionFrozen {
+        SelectionFrozen(())
+    }
+}
+
+impl Split {
+    /// The test images, once the selection is frozen.
+    pub fn test(&self, _frozen: &SelectionFrozen) -> &[usize] {
+        &self.test
+    }
+
+    /// The test images for checks of the split itself (sizes, disjointness, model cards):
+    /// never in a path that trains or chooses.
+    pub fn test_unsealed(&self) -> &[usize] {
+        &self.test
+    }
 }
 
 /// Splits `records` by `protocol`. `val_fraction` is the share of the training pool (official)

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::intensity::Intensity;
 use super::split::{self, Protocol, Split};
 use super::Dataset;
 
@@ -23,6 +24,9 @@ pub struct SplitSpec {
     pub seed: u64,
     /// Official protocol: share of the training patients held out for validation.
     pub val_fraction: f64,
+    /// Intensity normalisation applied after decoding.
+    #[serde(default)]
+    pub intensity: Intensity,
 }
 
 /// Decoded usable images and their patient-disjoint split.
@@ -34,7 +38,7 @@ pub struct SplitData {
 impl SplitData {
     /// Scans, decodes (through the cache) and splits; prints a one-line summary to stderr.
     pub fn load(spec: &SplitSpec) -> Result<SplitData> {
-        let data = Dataset::load(&spec.data, spec.image_size, &spec.cache_dir)?;
+        let data = Dataset::load_normalised(&spec.data, spec.image_size, &spec.cache_dir, spec.intensity)?;
         let split = split::split(&data.records, spec.protocol, spec.seed, spec.val_fraction)
             .with_context(|| format!("cannot split the images under {}", spec.data.display()))?;
         let s = &split.summary;

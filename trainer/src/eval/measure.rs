@@ -1,12 +1,14 @@
-//! Measuring a trained network on a split: the validation score training watches, the full
-//! report (threshold chosen on validation, test measured once at it), and its printout.
+//! Measuring a trained network on a split: the validation score training watches, the
+//! selection frozen on validation, test measured once at it, and the printout.
 
 use std::path::Path;
 
 use super::classes::class_split;
 use super::metrics::at_threshold;
 use super::predict::{predict, Predictions};
-use super::report::{evaluate, EvalReport};
+use super::report::EvalReport;
+use super::selection::Selection;
+use super::threshold::ThresholdRule;
 use crate::data::device::Samples;
 use crate::models::Classifier;
 use crate::train::ValScore;
@@ -22,23 +24,28 @@ pub fn val_score(net: &dyn Classifier, val: &dyn Samples, batch_size: usize) -> 
     ValScore { loss: v.loss, accuracy }
 }
 
-/// Chooses the threshold on `val` and measures the test split at it. Also returns the test
-/// predictions the report was computed from (a run keeps them for bootstrap intervals).
-pub fn measure(
+/// Predicts `val` and freezes the selection made on it (the threshold, by `rule`).
+pub fn select(net: &dyn Classifier, val: &dyn Samples, batch_size: usize, rule: ThresholdRule) -> Selection {
+    Selection::freeze(predict(net, val, batch_size), rule)
+}
+
+/// Measures `test` at a frozen selection. Also returns the test predictions the report was
+/// computed from (a run keeps them for bootstrap intervals).
+pub fn measure_test(
     net: &dyn Classifier,
-    val: &dyn Samples,
+    selection: &Selection,
     test: &dyn Samples,
     batch_size: usize,
 ) -> (EvalReport, Predictions) {
     let test = predict(net, test, batch_size);
-    (evaluate(&predict(net, val, batch_size), &test), test)
+    (selection.report(&test), test)
 }
 
 /// The test metrics a user reads first, plus the validation-chosen threshold.
 pub fn print_report(r: &EvalReport, dir: &Path) {
     let t = &r.test.at_chosen_threshold;
     let c = t.confusion;
-    println!("threshold (best F1 on validation): {:.2}", r.threshold);
+    println!("threshold ({} on validation): {:.2}", r.threshold_rule.name(), r.threshold);
     println!(
         "validation: accuracy {:.2}%  F1 {:.3}  AUC {}",
         100.0 * r.validation.at_chosen_threshold.accuracy,

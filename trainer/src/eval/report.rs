@@ -1,12 +1,14 @@
-//! The evaluation a run reports: the decision threshold is the best-F1 point of the
-//! validation sweep, and test is then measured at that threshold (and at 0.5 for reference).
-//! Test predictions choose nothing.
+//! The evaluation a run reports: the decision threshold is chosen on the validation sweep
+//! (by the run's rule, best F1 unless told otherwise), and test is then measured at that
+//! threshold (and at 0.5 for reference). Test predictions choose nothing.
 
 use serde::{Deserialize, Serialize};
 
-use super::classes::{class_split, ClassReport, CLASS_LABELS};
-use super::metrics::{at_threshold, best_f1, roc_auc, sweep, AtThreshold};
+use super::classes::ClassReport;
+use super::metrics::{at_threshold, roc_auc, sweep, AtThreshold};
 use super::predict::Predictions;
+use super::selection::Selection;
+use super::threshold::ThresholdRule;
 
 /// Metrics of one split.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -24,8 +26,11 @@ pub struct SplitEval {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EvalReport {
-    /// Best-F1 threshold of the validation sweep.
+    /// The threshold chosen on the validation sweep.
     pub threshold: f64,
+    /// How it was chosen (runs before the rule was a setting: best F1).
+    #[serde(default)]
+    pub threshold_rule: ThresholdRule,
     pub validation: SplitEval,
     pub test: SplitEval,
     /// 3-class networks: argmax metrics and confusion (the fields above are their binary
@@ -34,7 +39,7 @@ pub struct EvalReport {
     pub classes: Option<ClassReport>,
 }
 
-fn split_eval(p: &Predictions, threshold: f64) -> SplitEval {
+pub fn split_eval(p: &Predictions, threshold: f64) -> SplitEval {
     SplitEval {
         images: p.probs.len(),
         loss: p.loss,
@@ -45,20 +50,9 @@ fn split_eval(p: &Predictions, threshold: f64) -> SplitEval {
     }
 }
 
-/// Chooses the threshold on `val` and applies it to `test`.
-pub fn evaluate(val: &Predictions, test: &Predictions) -> EvalReport {
-    let threshold = best_f1(&sweep(&val.probs, &val.labels)).map(|b| b.threshold).unwrap_or(0.5);
-    let classes = (!val.class_probs.is_empty()).then(|| ClassReport {
-        labels: CLASS_LABELS.iter().map(|s| s.to_string()).collect(),
-        validation: class_split(&val.class_probs, &val.classes),
-        test: class_split(&test.class_probs, &test.classes),
-    });
-    EvalReport {
-        threshold,
-        validation: split_eval(val, threshold),
-        test: split_eval(test, threshold),
-        classes,
-    }
+/// Chooses the threshold on `val` by `rule` and applies it to `test`.
+pub fn evaluate(val: &Predictions, test: &Predictions, rule: ThresholdRule) -> EvalReport {
+    Selection::freeze(val.clone(), rule).report(test)
 }
 
 #[cfg(test)]
@@ -81,7 +75,7 @@ mod tests {
             loss: 0.0,
             ..Default::default()
         };
-        let r = evaluate(&val, &test);
+        let r = evaluate(&val, &test, ThresholdRule::BestF1);
         assert_eq!(r.threshold, 0.75);
         assert_eq!(r.test.at_chosen_threshold.confusion.fn_, 2);
     }

@@ -50,9 +50,10 @@ pub enum Head {
 }
 
 impl Head {
-    fn new(p: &nn::Path, kind: HeadKind, channels: i64) -> Head {
+    /// `outputs`: 1 (one sigmoid logit) or 3 (class logits; GAP head only).
+    fn new(p: &nn::Path, kind: HeadKind, channels: i64, outputs: i64) -> Head {
         match kind {
-            HeadKind::Gap => Head::Gap(nn::linear(p, channels, 1, Default::default())),
+            HeadKind::Gap => Head::Gap(nn::linear(p, channels, outputs, Default::default())),
             HeadKind::Seed => Head::Seed(SeedHead::new(p, channels)),
         }
     }
@@ -94,9 +95,10 @@ impl TransferModel {
         head: HeadKind,
         dropout: f64,
         image_size: i64,
+        outputs: i64,
     ) -> TransferModel {
         let base = MobileNetV2::new(&(&root.set_group(BASE_GROUP) / "base"), config.without_classifier());
-        let head = Head::new(&(root / "head"), head, base.feature_channels());
+        let head = Head::new(&(root / "head"), head, base.feature_channels(), outputs);
         TransferModel { base, head, dropout, image_size }
     }
 
@@ -105,12 +107,12 @@ impl TransferModel {
     pub fn pretrained(
         root: &nn::Path,
         weights: &Path,
-        (head, dropout): (HeadKind, f64),
+        (head, dropout, outputs): (HeadKind, f64, i64),
         image_size: i64,
     ) -> Result<TransferModel, WeightsError> {
         let config = Config::detect(weights)?.without_classifier();
         let base = MobileNetV2::load(&(&root.set_group(BASE_GROUP) / "base"), config, weights)?;
-        let head = Head::new(&(root / "head"), head, base.feature_channels());
+        let head = Head::new(&(root / "head"), head, base.feature_channels(), outputs);
         Ok(TransferModel { base, head, dropout, image_size })
     }
 
@@ -157,7 +159,7 @@ mod tests {
     #[test]
     fn names_groups_and_shapes() {
         let vs = VarStore::new(Device::Cpu);
-        let mut m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Gap, 0.2, 64);
+        let mut m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Gap, 0.2, 64, 1);
         let vars = vs.variables();
         assert!(vars.contains_key("base.features.0.0.weight"));
         assert!(vars.contains_key("base.features.18.1.running_var"));
@@ -187,7 +189,7 @@ mod tests {
     #[test]
     fn full_forward_equals_head_of_pooled_features() {
         let vs = VarStore::new(Device::Cpu);
-        let m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Gap, 0.5, 64);
+        let m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Gap, 0.5, 64, 1);
         let x = Tensor::rand([4, 1, 64, 64], (Kind::Float, Device::Cpu));
         let full = Classifier::forward_t(&m, &x, false);
         let features = m.base.pooled_features(&grey_to_input(&x));
@@ -198,7 +200,7 @@ mod tests {
     #[test]
     fn the_seed_head_runs_on_the_feature_map_with_the_seeds_parameter_count() {
         let vs = VarStore::new(Device::Cpu);
-        let mut m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Seed, 0.2, 180);
+        let mut m = TransferModel::new(&vs.root(), Config::KERAS_0_35_BN, HeadKind::Seed, 0.2, 180, 1);
         m.base.set_trainable_blocks(0);
         // The seed's head on 1,280 channels: 368,672 + 18,496 + 73,856 + 129 = 461,153.
         assert_eq!(m.parameter_counts().1, 461_153);

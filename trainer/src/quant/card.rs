@@ -11,6 +11,7 @@ use super::calibrate::Calibration;
 use super::float_model::FloatModel;
 use super::graph::FloatGraph;
 use super::pipeline::QuantizeOptions;
+use crate::data::intensity::Intensity;
 use crate::data::{Protocol, SplitData, SplitSpec};
 use crate::eval::predict::Predictions;
 use crate::eval::{at_threshold, fmt_auc, EvalReport, SplitEval};
@@ -45,6 +46,9 @@ pub struct CardSplit {
     pub image_size: u32,
     pub validation_images: usize,
     pub test_images: usize,
+    /// Intensity normalisation the model expects after decoding (absent in older cards: none).
+    #[serde(default)]
+    pub intensity: Intensity,
 }
 
 impl CardSplit {
@@ -57,6 +61,7 @@ impl CardSplit {
             protocol: self.protocol,
             seed: self.seed,
             val_fraction: self.val_fraction,
+            intensity: self.intensity,
         }
     }
 }
@@ -202,7 +207,8 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
             val_fraction: cfg.val_fraction,
             image_size: cfg.image_size,
             validation_images: s.p.split.val.len(),
-            test_images: s.p.split.test.len(),
+            test_images: s.p.split.test_unsealed().len(),
+            intensity: cfg.intensity,
         },
         calibration: s.opts.calibration,
         calibration_images: s.calibration_images,

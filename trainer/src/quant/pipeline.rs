@@ -26,7 +26,7 @@ use super::float_model::FloatModel;
 use super::quantize::QuantModel;
 use crate::data::device::DeviceImages;
 use crate::data::SplitData;
-use crate::eval::evaluate;
+use crate::eval::{evaluate, Selection};
 use crate::util::device::pick_device;
 use crate::util::fs::write_atomic;
 
@@ -150,10 +150,12 @@ fn measure(
     device: Device,
     reference: &ReferenceFn,
 ) -> Result<Measured> {
+    let rule = float.config().threshold_rule;
     let float_val = float.predict(&float.images(&p.data, &p.split.val, device));
-    let float_test = float.predict(&float.images(&p.data, &p.split.test, device));
-    let float_report = evaluate(&float_val, &float_test);
-    let (val, test) = (&p.split.val, &p.split.test);
+    let float_selection = Selection::freeze(float_val, rule);
+    let (val, test): (&[usize], &[usize]) = (&p.split.val, p.split.test(&float_selection.frozen()));
+    let float_test = float.predict(&float.images(&p.data, test, device));
+    let float_report = float_selection.report(&float_test);
     eprintln!("running infer-core and the integer reference on {} + {} images", val.len(), test.len());
     let val_out = run_engine(model, &p.data, val)?;
     let test_out = run_engine(model, &p.data, test)?;
@@ -167,7 +169,7 @@ fn measure(
         );
     }
     let int8_test = to_predictions(model, &test_out, &p.data, test);
-    let int8_report = evaluate(&to_predictions(model, &val_out, &p.data, val), &int8_test);
+    let int8_report = evaluate(&to_predictions(model, &val_out, &p.data, val), &int8_test, rule);
     let agreement = label_agreement(&float_test, float_report.threshold, &int8_test, int8_report.threshold);
     let class_agreement = class_agreement(&float_test, &int8_test);
     Ok(Measured { float_report, int8_report, int8_test, agreement, class_agreement, bit_exact: test.len() })

@@ -12,9 +12,9 @@ use super::evaluate::{class_agreement, label_agreement, run_engine, run_referenc
 use super::float_model::FloatModel;
 use super::reference;
 use crate::data::SplitData;
-use crate::eval::fmt_auc;
 use crate::eval::metrics::{at_threshold, roc_auc};
 use crate::eval::predict::Predictions;
+use crate::eval::{fmt_auc, Selection};
 use crate::util::device::pick_device;
 use crate::util::hash::sha256_hex;
 
@@ -62,7 +62,9 @@ pub fn validate_int8(opts: &ValidateOptions) -> Result<Validation> {
         eprintln!("warning: {} does not match the sha256 in {}", opts.blob.display(), card_path.display());
     }
     let p = SplitData::load(&card.split.spec(opts.data.clone(), opts.cache_dir.clone()))?;
-    let test = &p.split.test;
+    // The card's threshold was frozen on validation when the blob was made.
+    let frozen = Selection::recorded(card.threshold, Default::default(), Predictions::default());
+    let test = p.split.test(&frozen.frozen());
     println!(
         "{}: {} test images ({:?} protocol), blob {} bytes, arena {} bytes",
         card.name,

@@ -9,7 +9,7 @@ use super::load::{load_run_model, read_metrics};
 use super::{plot_files, RunDir};
 use crate::data::device::DeviceImages;
 use crate::data::SplitData;
-use crate::eval::{measure, print_report, EvalReport};
+use crate::eval::{measure_test, print_report, select, EvalReport};
 use crate::util::device::pick_device;
 use crate::util::fs::write_atomic;
 
@@ -27,8 +27,9 @@ pub fn eval_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<EvalRe
     // model.safetensors is what the head was trained on, whatever the weights file is now.
     let (_vs, net, _) = load_run_model(run_dir, device)?;
     let val = DeviceImages::with_classes(&p.data, &p.split.val, device, cfg.classes);
-    let test = DeviceImages::with_classes(&p.data, &p.split.test, device, cfg.classes);
-    let (report, _) = measure(&net, &val, &test, cfg.eval_batch_size());
+    let selection = select(&net, &val, cfg.eval_batch_size(), cfg.threshold_rule);
+    let test = DeviceImages::with_classes(&p.data, p.split.test(&selection.frozen()), device, cfg.classes);
+    let (report, _) = measure_test(&net, &selection, &test, cfg.eval_batch_size());
     write_atomic(&run.eval(), &serde_json::to_vec_pretty(&report)?)?;
     plot_files::write_pr_plot(&report, &cfg.run_name(), &run);
     plot_files::redraw_curves(&cfg.run_name(), &run);

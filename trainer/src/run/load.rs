@@ -61,8 +61,14 @@ pub fn load_run_model(run_dir: &Path, device: Device) -> Result<(VarStore, RunMo
         ModelKind::MobilenetV2 => {
             let shapes = read_shapes(&file)?;
             let config = Config { width: cfg.width, norm: Norm::detect(&shapes, "base."), classes: None };
-            let mut m =
-                TransferModel::new(&vs.root(), config, cfg.head, cfg.head_dropout, cfg.image_size as i64);
+            let mut m = TransferModel::new(
+                &vs.root(),
+                config,
+                cfg.head,
+                cfg.head_dropout,
+                cfg.image_size as i64,
+                cfg.outputs(),
+            );
             m.base.set_trainable_blocks(0);
             RunModel::Transfer(Box::new(m))
         }

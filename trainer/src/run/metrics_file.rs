@@ -39,6 +39,10 @@ pub struct MetricsFile {
     /// The model measured at the `eval_epochs` of its config (empty when none were asked).
     #[serde(default)]
     pub milestones: Vec<Milestone>,
+    /// What the run touched, in order: the selection is frozen on validation before the
+    /// test images are loaded (empty in runs made before this was recorded).
+    #[serde(default)]
+    pub protocol_order: Vec<String>,
     pub provenance: Provenance,
 }
 

@@ -8,12 +8,12 @@ use tch::nn::VarStore;
 use tch::Device;
 
 use super::metrics_file::{DataSummary, MetricsFile, Provenance, TrainingSummary};
-use super::milestones::{recorder, Milestone};
+use super::milestones::{measure_pending, recorder, Milestone, Pending};
 use super::{plot_files, predictions_file, RunDir};
-use crate::data::device::{DeviceFeatures, DeviceImages};
-use crate::data::{Dataset, SplitData};
+use crate::data::device::{DeviceFeatures, DeviceImages, Samples};
+use crate::data::{Dataset, Split, SplitData};
 use crate::eval::predict::Predictions;
-use crate::eval::{measure, print_report, val_score, EvalReport};
+use crate::eval::{measure_test, print_report, select, val_score, EvalReport, Selection};
 use crate::models::mobilenet_v2::Config;
 use crate::models::transfer::features::{self, FeatureExtraction};
 use crate::models::transfer::HeadKind;
@@ -29,8 +29,10 @@ struct Trained {
     outcome: FitOutcome,
     report: EvalReport,
     milestones: Vec<Milestone>,
-    /// The final model on every test image (in `split.test` order).
+    /// The final model on every test image (in the split's test order).
     test_predictions: Predictions,
+    /// The test images, opened after the selection was frozen.
+    test_indices: Vec<usize>,
     parameters: i64,
     trainable_parameters: i64,
     features: Option<FeatureExtraction>,
@@ -59,12 +61,12 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
 
     tch::manual_seed(cfg.seed as i64);
     let mut vs = VarStore::new(device);
+    let mut order = Vec::new();
     let t = match cfg.model {
-        ModelKind::SeedCnn => train_seed_cnn(&mut vs, &p, cfg, &run, device)?,
-        ModelKind::MobilenetV2 => train_transfer(&mut vs, &p, cfg, &run, device)?,
+        ModelKind::SeedCnn => train_seed_cnn(&mut vs, &p, cfg, &run, (device, &mut order))?,
+        ModelKind::MobilenetV2 => train_transfer(&mut vs, &p, cfg, &run, (device, &mut order))?,
     };
-    checkpoint::save_atomic(&vs, &run.model())?;
-    predictions_file::write(&run.test_predictions(), &p.data, &p.split.test, &t.test_predictions)?;
+    predictions_file::write(&run.test_predictions(), &p.data, &t.test_indices, &t.test_predictions)?;
     let metrics = MetricsFile {
         model: model_label(cfg.model).into(),
         parameters: t.parameters,
@@ -76,6 +78,7 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
         features: t.features,
         evaluation: t.report,
         milestones: t.milestones,
+        protocol_order: order,
         provenance: Provenance {
             git_commit: git_commit(),
             device: device_name(device),
@@ -106,47 +109,90 @@ fn train_seed_cnn(
     p: &SplitData,
     cfg: &TrainConfig,
     run: &RunDir,
-    device: Device,
+    (device, order): (Device, &mut Vec<String>),
 ) -> Result<Trained> {
     let net = SeedCnn::new(&vs.root(), cfg.image_size as i64, cfg.outputs());
-    let (outcome, measured, milestones) = fit_on_images(&net, vs, p, cfg, run, device)?;
+    let images = |indices: &[usize]| DeviceImages::with_classes(&p.data, indices, device, cfg.classes);
+    let train = images(&p.split.train);
+    let val = images(&p.split.val);
+    let (outcome, selection, pending) = fit_and_select(&net, vs, (&train, &val), cfg, run, order)?;
+    // The training images leave the device before the test images arrive.
+    drop(train);
+    let m = measure_after_selection(&net, vs, &selection, pending, (cfg, run, order), (&p.split, images))?;
     let parameters = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
     Ok(Trained {
         outcome,
-        report: measured.0,
-        test_predictions: measured.1,
-        milestones,
+        report: m.report,
+        test_predictions: m.predictions,
+        test_indices: m.indices,
+        milestones: m.milestones,
         parameters,
         trainable_parameters: parameters,
         features: None,
     })
 }
 
-/// Trains `net` on the training images (kept on `device`), validating after every epoch, then
-/// measures it: the threshold on validation, the test images touched here, once (and at
-/// each milestone epoch the config asks for).
-fn fit_on_images(
+/// Trains `net` on `train`, validating after every epoch (and freezing each milestone
+/// epoch's selection), then freezes the final selection on `val`. No test image exists yet.
+fn fit_and_select(
     net: &dyn Classifier,
     vs: &mut VarStore,
-    p: &SplitData,
+    (train, val): (&dyn Samples, &dyn Samples),
     cfg: &TrainConfig,
     run: &RunDir,
-    device: Device,
-) -> Result<(FitOutcome, (EvalReport, Predictions), Vec<Milestone>)> {
+    order: &mut Vec<String>,
+) -> Result<(FitOutcome, Selection, Vec<Pending>)> {
     let batch = cfg.eval_batch_size();
-    let images = |indices: &[usize]| DeviceImages::with_classes(&p.data, indices, device, cfg.classes);
-    let train = images(&p.split.train);
-    let val = images(&p.split.val);
-    // Without milestones the training images leave the device before the test images arrive.
-    let mut test = (!cfg.eval_epochs.is_empty()).then(|| images(&p.split.test));
-    let mut milestones = Vec::new();
-    let validate = |n: &dyn Classifier| val_score(n, &val, batch);
-    let on_epoch =
-        recorder(run, &cfg.eval_epochs, &val, test.as_ref().map(|t| t as _), batch, &mut milestones);
-    let outcome = fit(net, vs, &train, validate, cfg, run.path(), on_epoch)?;
-    drop(train);
-    let test = test.take().unwrap_or_else(|| images(&p.split.test));
-    Ok((outcome, measure(net, &val, &test, batch), milestones))
+    order.push(format!("loaded {} training and {} validation images", train.len(), val.len()));
+    let mut pending = Vec::new();
+    let on_epoch = recorder(run, &cfg.eval_epochs, val, (batch, cfg.threshold_rule), &mut pending);
+    let outcome = fit(net, vs, train, |n| val_score(n, val, batch), cfg, run.path(), on_epoch)?;
+    order.push(format!(
+        "trained {} epochs (validation loss each epoch{})",
+        outcome.history.len(),
+        if outcome.restored_best { ", best epoch restored" } else { "" }
+    ));
+    if !pending.is_empty() {
+        let epochs: Vec<String> = pending.iter().map(|m| m.epoch.to_string()).collect();
+        order.push(format!("milestone selections frozen on validation at epochs {}", epochs.join(", ")));
+    }
+    let selection = select(net, val, batch, cfg.threshold_rule);
+    order.push(format!(
+        "selection frozen on validation: threshold {:.2} ({})",
+        selection.threshold(),
+        selection.rule().name()
+    ));
+    Ok((outcome, selection, pending))
+}
+
+/// The test measurement of a run.
+struct Measured {
+    report: EvalReport,
+    predictions: Predictions,
+    milestones: Vec<Milestone>,
+    indices: Vec<usize>,
+}
+
+/// Opens the test split with the frozen `selection`, measures the final model and then
+/// every pending milestone. `load` builds a split's samples from its indices.
+fn measure_after_selection<S: Samples>(
+    net: &dyn Classifier,
+    vs: &mut VarStore,
+    selection: &Selection,
+    pending: Vec<Pending>,
+    (cfg, run, order): (&TrainConfig, &RunDir, &mut Vec<String>),
+    (split, load): (&Split, impl Fn(&[usize]) -> S),
+) -> Result<Measured> {
+    let batch = cfg.eval_batch_size();
+    // The final weights are kept first: measuring the milestones swaps weights in and out.
+    checkpoint::save_atomic(vs, &run.model())?;
+    let indices = split.test(&selection.frozen());
+    let test = load(indices);
+    order.push(format!("loaded {} test images", test.len()));
+    let (report, predictions) = measure_test(net, selection, &test, batch);
+    let milestones = measure_pending(pending, (net, vs), &test, batch, &run.model())?;
+    order.push(format!("measured test: the final model and {} milestones", milestones.len()));
+    Ok(Measured { report, predictions, milestones, indices: indices.to_vec() })
 }
 
 /// The weights file exists, is a MobileNetV2 and has the configured width.
@@ -170,43 +216,55 @@ fn train_transfer(
     p: &SplitData,
     cfg: &TrainConfig,
     run: &RunDir,
-    device: Device,
+    (device, order): (Device, &mut Vec<String>),
 ) -> Result<Trained> {
     let weights = cfg.weights_path()?;
-    let head = (cfg.head, cfg.head_dropout);
+    let head = (cfg.head, cfg.head_dropout, cfg.outputs());
     let mut model = TransferModel::pretrained(&vs.root(), &weights, head, cfg.image_size as i64)?;
-    let (outcome, measured, milestones, features) = match cfg.mode {
+    let ctx = (cfg, run, &mut *order);
+    let (outcome, m, features) = match cfg.mode {
         TransferMode::Frozen => {
-            let batch = cfg.eval_batch_size();
             model.base.set_trainable_blocks(0);
+            // The frozen base's features of every image, labels unseen: computing them
+            // chooses nothing, and the test rows are only taken after the selection.
             let (all, extraction) = features::load_or_extract(
                 &p.data,
                 &model.base,
                 &weights,
                 (&cfg.cache_dir, cfg.head == HeadKind::Seed),
                 device,
-                batch,
+                cfg.eval_batch_size(),
             )?;
+            ctx.2.push(format!("base features of all {} images (no labels used)", p.data.records.len()));
+            // head(features) equals the full model's forward.
             let head = FeatureHead(&model);
-            let train = DeviceFeatures::new(&all, &p.data, &p.split.train);
-            let val = DeviceFeatures::new(&all, &p.data, &p.split.val);
-            // Test is touched at the end (and at milestones). head(features) equals the full
-            // model's forward.
-            let test = DeviceFeatures::new(&all, &p.data, &p.split.test);
-            let mut milestones = Vec::new();
-            let on_epoch = recorder(run, &cfg.eval_epochs, &val, Some(&test), batch, &mut milestones);
-            let outcome = fit(&head, vs, &train, |n| val_score(n, &val, batch), cfg, run.path(), on_epoch)?;
-            (outcome, measure(&head, &val, &test, batch), milestones, Some(extraction))
+            let rows = |ix: &[usize]| DeviceFeatures::new(&all, &p.data, ix, cfg.classes);
+            let (train, val) = (rows(&p.split.train), rows(&p.split.val));
+            let (outcome, selection, pending) = fit_and_select(&head, vs, (&train, &val), cfg, run, ctx.2)?;
+            let measured = measure_after_selection(&head, vs, &selection, pending, ctx, (&p.split, rows))?;
+            (outcome, measured, Some(extraction))
         }
         TransferMode::Finetune => {
             model.base.set_trainable_blocks(cfg.trainable_blocks);
-            let (outcome, measured, milestones) = fit_on_images(&model, vs, p, cfg, run, device)?;
-            (outcome, measured, milestones, None)
+            let images = |ix: &[usize]| DeviceImages::with_classes(&p.data, ix, device, cfg.classes);
+            let (train, val) = (images(&p.split.train), images(&p.split.val));
+            let (outcome, selection, pending) = fit_and_select(&model, vs, (&train, &val), cfg, run, ctx.2)?;
+            drop(train);
+            let measured = measure_after_selection(&model, vs, &selection, pending, ctx, (&p.split, images))?;
+            (outcome, measured, None)
         }
     };
     let (parameters, trainable_parameters) = model.parameter_counts();
-    let (report, test_predictions) = measured;
-    Ok(Trained { outcome, report, milestones, test_predictions, parameters, trainable_parameters, features })
+    Ok(Trained {
+        outcome,
+        report: m.report,
+        milestones: m.milestones,
+        test_predictions: m.predictions,
+        test_indices: m.indices,
+        parameters,
+        trainable_parameters,
+        features,
+    })
 }
 
 fn data_summary(cfg: &TrainConfig, d: &Dataset) -> DataSummary {

@@ -150,7 +150,7 @@ impl Grid {
 }
 
 /// The parser's message with the line number spelled out (`line 12, column 7: …`).
-fn located(text: &str, e: &toml::de::Error) -> String {
+pub fn located(text: &str, e: &toml::de::Error) -> String {
     match e.span() {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];

@@ -2,6 +2,7 @@
 //! its runs, `select` chooses on validation, `suite` runs it all resumably. The report is
 //! drawn from the study folder by the `study-report` crate (`trainer report`).
 
+pub mod ablation;
 pub mod grid;
 pub mod plan;
 pub mod select;

@@ -209,7 +209,7 @@ impl Study<'_> {
 
 /// The metrics of run `p`, training it unless it already finished. Returns whether it
 /// trained now.
-fn finish_run(
+pub fn finish_run(
     p: &PlannedRun,
     out: &Path,
     command: &str,
@@ -232,7 +232,7 @@ fn finish_run(
 }
 
 /// Whether two configs train the same model (where data and caches live does not count).
-fn same_settings(a: &TrainConfig, b: &TrainConfig) -> Result<bool> {
+pub fn same_settings(a: &TrainConfig, b: &TrainConfig) -> Result<bool> {
     let strip = |c: &TrainConfig| -> Result<serde_json::Value> {
         let mut v = serde_json::to_value(c)?;
         if let Some(o) = v.as_object_mut() {

@@ -10,7 +10,9 @@ use clap::{ArgMatches, Args, FromArgMatches, ValueEnum};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::loss::ClassWeight;
 use super::optimizer::OptimizerKind;
+use crate::data::intensity::Intensity;
 use crate::data::{Protocol, SplitSpec};
 use crate::models::mobilenet_v2::STANDARD_WIDTHS;
 use crate::models::transfer::{HeadKind, BASE_GROUP};
@@ -150,6 +152,48 @@ pub struct TrainConfig {
     /// run gives the 10/15/20/30-epoch points of a grid; recorded in metrics.json `milestones`
     #[arg(long, value_delimiter = ',')]
     pub eval_epochs: Vec<usize>,
+    /// How the decision threshold is chosen on validation: best_f1 (the seed's), or
+    /// balanced_accuracy / accuracy over the same 0.10…0.90 sweep
+    #[arg(long, value_enum, default_value_t = ThresholdRule::BestF1)]
+    pub threshold_rule: ThresholdRule,
+    /// Class weights of the training loss: none, or balanced (each class the same total weight)
+    #[arg(long, value_enum, default_value_t = ClassWeight::None)]
+    pub class_weight: ClassWeight,
+    /// Label smoothing ε of the training loss (targets y (1 − ε) + ε / classes)
+    #[arg(long, default_value_t = 0.0)]
+    pub label_smoothing: f64,
+    /// Intensity normalisation of every decoded image before the model: none, or equalize
+    /// (histogram equalisation of the grey image)
+    #[arg(long, value_enum, default_value_t = Intensity::None)]
+    pub intensity: Intensity,
+}
+
+/// How the decision threshold is chosen on validation (applied by `eval::threshold`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdRule {
+    /// The sweep point with the highest F1 (the seed's rule).
+    #[default]
+    #[value(name = "best_f1")]
+    BestF1,
+    /// The sweep point with the highest balanced accuracy (mean of sensitivity and
+    /// specificity): the choice does not lean on the validation class mix.
+    #[value(name = "balanced_accuracy")]
+    BalancedAccuracy,
+    /// The sweep point with the highest accuracy.
+    #[value(name = "accuracy")]
+    Accuracy,
+}
+
+impl ThresholdRule {
+    /// The name metrics.json records.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThresholdRule::BestF1 => "best_f1",
+            ThresholdRule::BalancedAccuracy => "balanced_accuracy",
+            ThresholdRule::Accuracy => "accuracy",
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -201,6 +245,7 @@ impl TrainConfig {
             protocol: self.protocol,
             seed: self.split_seed.unwrap_or(self.seed),
             val_fraction: self.val_fraction,
+            intensity: self.intensity,
         }
     }
 
@@ -234,6 +279,9 @@ impl TrainConfig {
         let model = match (self.model, self.mode) {
             (ModelKind::SeedCnn, _) if self.classes == 3 => "seed_cnn_3class".to_string(),
             (ModelKind::SeedCnn, _) => "seed_cnn".to_string(),
+            (ModelKind::MobilenetV2, TransferMode::Frozen) if self.classes == 3 => {
+                format!("mobilenet_v2-w{}-frozen-3class", self.width)
+            }
             (ModelKind::MobilenetV2, TransferMode::Frozen) => format!("mobilenet_v2-w{}-frozen", self.width),
             (ModelKind::MobilenetV2, TransferMode::Finetune) => format!(
                 "mobilenet_v2-w{}-finetune{}-blr{}",
@@ -286,10 +334,16 @@ impl TrainConfig {
             self.momentum
         );
         anyhow::ensure!(
-            self.classes == 2 || (self.classes == 3 && self.model == ModelKind::SeedCnn),
-            "classes must be 2, or 3 with the seed_cnn model, got {} with {:?}",
+            self.classes == 2 || self.model == ModelKind::SeedCnn || self.head == HeadKind::Gap,
+            "classes must be 2, or 3 with the seed_cnn model or MobileNetV2's gap head, got {} with {:?} and the {:?} head",
             self.classes,
-            self.model
+            self.model,
+            self.head
+        );
+        anyhow::ensure!(
+            (0.0..0.5).contains(&self.label_smoothing),
+            "label smoothing must be in [0, 0.5), got {}",
+            self.label_smoothing
         );
         if let Some(&e) = self.eval_epochs.iter().find(|&&e| e == 0 || e > self.epochs) {
             anyhow::bail!("--eval-epochs {e} is outside the run's epochs 1..={}", self.epochs);

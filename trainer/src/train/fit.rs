@@ -13,7 +13,7 @@ use tch::{Kind, Tensor};
 use super::checkpoint;
 use super::config::TrainConfig;
 use super::early_stopping::EarlyStopping;
-use super::loss;
+use super::loss::{self, TrainLoss};
 use super::optimizer::Optimizer;
 use crate::data::device::Samples;
 use crate::models::Classifier;
@@ -51,9 +51,15 @@ pub struct ValScore {
 }
 
 /// One optimizer step on a batch; returns the mean loss and the logits `[N, outputs]`.
-pub fn train_step(net: &dyn Classifier, opt: &mut Optimizer, x: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
+pub fn train_step(
+    net: &dyn Classifier,
+    opt: &mut Optimizer,
+    objective: &TrainLoss,
+    x: &Tensor,
+    y: &Tensor,
+) -> (Tensor, Tensor) {
     let logits = net.forward_t(x, true);
-    let loss = loss::loss(&logits, y);
+    let loss = objective.loss(&logits, y);
     opt.backward_step(&loss);
     (loss, logits)
 }
@@ -63,6 +69,7 @@ pub fn train_step(net: &dyn Classifier, opt: &mut Optimizer, x: &Tensor, y: &Ten
 fn train_epoch(
     net: &dyn Classifier,
     opt: &mut Optimizer,
+    objective: &TrainLoss,
     train: &dyn Samples,
     batch_size: usize,
     bar: &ProgressBar,
@@ -77,7 +84,7 @@ fn train_epoch(
     while start < n {
         let len = (batch_size as i64).min(n - start);
         let (x, y) = train.batch(&perm.narrow(0, start, len));
-        let (loss, logits) = train_step(net, opt, &x, &y);
+        let (loss, logits) = train_step(net, opt, objective, &x, &y);
         tch::no_grad(|| {
             let _ = loss_sum.g_add_(&(loss.detach() * len as f64));
             let _ = hits.g_add_(&loss::hits(&logits, &y));
@@ -108,6 +115,8 @@ pub fn fit(
     for (group, factor) in cfg.lr_group_factors() {
         opt.set_lr_group(group, cfg.lr * factor);
     }
+    let objective =
+        TrainLoss::new(cfg.class_weight, cfg.label_smoothing, train.labels(), cfg.outputs().max(2) as usize);
     let mut stopper = EarlyStopping::new(cfg.patience);
     let best_path = checkpoints.join("best.safetensors");
     let mut history = Vec::new();
@@ -119,7 +128,8 @@ pub fn fit(
     for epoch in 1..=cfg.epochs {
         let epoch_start = Instant::now();
         let bar = progress::bar(batches, format!("epoch {epoch}/{}", cfg.epochs), "batches");
-        let (train_loss, train_accuracy) = train_epoch(net, &mut opt, train, cfg.batch_size, &bar);
+        let (train_loss, train_accuracy) =
+            train_epoch(net, &mut opt, &objective, train, cfg.batch_size, &bar);
         bar.finish_and_clear();
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         let v = validate(net);

@@ -2,7 +2,80 @@
 //! or several (one logit per class, softmax). Training and evaluation both use these, so a
 //! 3-class run is measured with the loss it was trained on.
 
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
 use tch::{Kind, Reduction, Tensor};
+
+/// Class weights of the training loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeight {
+    /// Every image counts once.
+    #[default]
+    None,
+    /// Each class weighs N / (classes × N_class) (the training set's counts), so every class
+    /// carries the same total weight.
+    Balanced,
+}
+
+/// What the training loss adds to the plain one. Validation and test losses stay plain, so
+/// early stopping and the reports compare like with like.
+#[derive(Clone, Debug, Default)]
+pub struct TrainLoss {
+    /// One weight per class index (binary: normal, pneumonia); empty: unweighted.
+    pub class_weights: Vec<f64>,
+    /// Label smoothing ε: targets become y (1 − ε) + ε / classes.
+    pub smoothing: f64,
+}
+
+impl TrainLoss {
+    /// The loss a run trains with: `weight` over the training `labels` (0/1, or class
+    /// indices when `classes` > 2), and `smoothing`.
+    pub fn new(weight: ClassWeight, smoothing: f64, labels: &Tensor, classes: usize) -> TrainLoss {
+        let class_weights = match weight {
+            ClassWeight::None => Vec::new(),
+            ClassWeight::Balanced => {
+                let idx = labels.to_kind(Kind::Int64).to_device(tch::Device::Cpu);
+                let counts =
+                    Vec::<i64>::try_from(idx.bincount::<Tensor>(None, classes as i64)).unwrap_or_default();
+                let n: i64 = counts.iter().sum();
+                counts.iter().map(|&c| n as f64 / (classes as f64 * c.max(1) as f64)).collect()
+            }
+        };
+        TrainLoss { class_weights, smoothing }
+    }
+
+    /// The mean training loss of `logits` `[N, C]` against `labels` `[N]`.
+    pub fn loss(&self, logits: &Tensor, labels: &Tensor) -> Tensor {
+        if self.class_weights.is_empty() && self.smoothing == 0.0 {
+            return loss(logits, labels);
+        }
+        let device = logits.device();
+        if logits.size()[1] == 1 {
+            let target = labels * (1.0 - self.smoothing) + self.smoothing / 2.0;
+            let weight = match self.class_weights.as_slice() {
+                [w0, w1] => Some(labels * (w1 - w0) + *w0),
+                _ => None,
+            };
+            logits.squeeze_dim(1).binary_cross_entropy_with_logits::<Tensor>(
+                &target,
+                weight,
+                None::<Tensor>,
+                Reduction::Mean,
+            )
+        } else {
+            let weight = (!self.class_weights.is_empty())
+                .then(|| Tensor::from_slice(&self.class_weights).to_kind(Kind::Float).to_device(device));
+            logits.cross_entropy_loss::<Tensor>(
+                &labels.to_kind(Kind::Int64),
+                weight,
+                Reduction::Mean,
+                -100,
+                self.smoothing,
+            )
+        }
+    }
+}
 
 /// Mean loss of `logits` `[N, C]` against `labels` `[N]` (f32): binary cross-entropy on the
 /// single logit when C = 1 (labels 0 / 1), cross-entropy over the classes otherwise (labels
@@ -44,5 +117,26 @@ mod tests {
         let uniform = 3f64.ln();
         let confident = (2.0 + 5f64.exp()).ln() - 5.0;
         assert!((loss(&logits, &y).double_value(&[]) - (uniform + confident) / 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn balanced_weights_and_smoothing() {
+        // 1 normal, 3 pneumonia: normal weighs 4 / (2 × 1) = 2, pneumonia 4 / (2 × 3) = 2/3.
+        let y = Tensor::from_slice(&[0.0f32, 1.0, 1.0, 1.0]);
+        let l = TrainLoss::new(ClassWeight::Balanced, 0.0, &y, 2);
+        assert_eq!(l.class_weights.len(), 2);
+        assert!((l.class_weights[0] - 2.0).abs() < 1e-12 && (l.class_weights[1] - 2.0 / 3.0).abs() < 1e-12);
+        let logits = Tensor::from_slice(&[0.5f32, -1.0, 2.0, 0.0]).view([4, 1]);
+        let bce = |z: f64, t: f64| (1.0 + (-z).exp()).ln() + (1.0 - t) * z;
+        let expected =
+            (2.0 * bce(0.5, 0.0) + 2.0 / 3.0 * (bce(-1.0, 1.0) + bce(2.0, 1.0) + bce(0.0, 1.0))) / 4.0;
+        assert!((l.loss(&logits, &y).double_value(&[]) - expected).abs() < 1e-5);
+        // Smoothing 0.2 moves the targets to 0.1 and 0.9.
+        let s = TrainLoss::new(ClassWeight::None, 0.2, &y, 2);
+        let expected = (bce(0.5, 0.1) + bce(-1.0, 0.9) + bce(2.0, 0.9) + bce(0.0, 0.9)) / 4.0;
+        assert!((s.loss(&logits, &y).double_value(&[]) - expected).abs() < 1e-5);
+        // Unweighted and unsmoothed is the plain loss.
+        let plain = TrainLoss::new(ClassWeight::None, 0.0, &y, 2);
+        assert_eq!(plain.loss(&logits, &y).double_value(&[]), loss(&logits, &y).double_value(&[]));
     }
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
 
+use crate::data::intensity::Intensity;
 use crate::data::Dataset;
 use crate::models::mobilenet_v2::{grey_to_input, MobileNetV2};
 use crate::util::device::device_name;
@@ -39,6 +40,9 @@ pub struct FeatureKey {
     /// 0: pooled features `[C]` per image; else the side of the cached feature map.
     #[serde(default)]
     pub map_side: i64,
+    /// Intensity normalisation of the images the features were computed from.
+    #[serde(default)]
+    pub intensity: Intensity,
 }
 
 impl FeatureKey {
@@ -57,6 +61,7 @@ impl FeatureKey {
             images: data.records.len(),
             channels: base.feature_channels(),
             map_side: if map { feature_map_side(i64::from(data.size)) } else { 0 },
+            intensity: data.intensity,
         })
     }
 
@@ -76,6 +81,10 @@ impl FeatureKey {
     /// File stem: every part of the key, hashes shortened (the sidecar holds them in full).
     pub fn stem(&self) -> String {
         let map = if self.map_side > 0 { format!("-map{}", self.map_side) } else { String::new() };
+        let map = match self.intensity {
+            Intensity::None => map,
+            Intensity::Equalize => format!("{map}-equalized"),
+        };
         format!(
             "features-mnv2-w{}-{}px{map}-weights{}-images{}",
             self.width,
