@@ -379,7 +379,8 @@ fn main() -> Result<()> {
         Command::Suite(a) => run_suite(&a.options(), &command_line).map(drop)?,
         Command::Ablation(a) => trainer::study::ablation::run_ablation(&a).map(drop)?,
         Command::Report(a) => {
-            let r = study_report::write_report_with_ablation(&a.study, &a.models, &a.out, a.ablation.as_deref())?;
+            let r =
+                study_report::write_report_with_ablation(&a.study, &a.models, &a.out, a.ablation.as_deref())?;
             r.missing.iter().for_each(|m| eprintln!("missing: {m}"));
             let (md, json) = (r.report_md.display(), r.results_json.display());
             println!("{} runs → {md}, {json} and {} figure files", r.finished_runs, r.figures.len());

@@ -78,7 +78,7 @@ fn only_a_frozen_selection_opens_the_test_split() {
     let mut made = Vec::new();
     uses(&src, "attest_frozen_selection()", &mut made);
     let makers: Vec<&str> =
-        made.iter().map(|(f, _)| f.as_str()).filter(|f| !f.ends_with("data/split.rs")).collect();
+        made.iter().map(|(f, _)| f.as_str()).filter(|f| !f.ends_with("data/sealed.rs")).collect();
     assert!(makers.iter().all(|f| f.ends_with("eval/selection.rs")), "{made:#?}");
     assert!(!makers.is_empty(), "eval/selection.rs makes the proof");
     // The unsealed view is for counting the split, never for a path that trains or chooses.

@@ -26,7 +26,8 @@ pub struct AblationRow {
 }
 
 /// Means are over the finished seeds; accuracies at each seed's validation-chosen threshold
-/// (argmax for a 3-class model), sensitivity and specificity at that threshold.
+/// (the binary decision, also for a 3-class model: p(pneumonia) = p(bacterial) + p(viral)),
+/// sensitivity and specificity at that threshold.
 #[derive(Clone, Debug, Serialize)]
 pub struct RowNumbers {
     /// Finished seeds.
@@ -63,7 +64,7 @@ fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
 fn seed_mean_ci(runs: &[SeedRun], bootstrap: &BootstrapSettings) -> Option<[f64; 2]> {
     let per_seed = runs
         .iter()
-        .map(|r| correctness(r.predictions.as_deref()?, r.eval().classes.is_some(), r.eval().threshold))
+        .map(|r| correctness(r.predictions.as_deref()?, false, r.eval().threshold))
         .collect::<Option<Vec<_>>>()?;
     seed_mean_accuracy_ci95(&per_seed, bootstrap.resamples, bootstrap.seed)
 }
@@ -81,14 +82,14 @@ fn threshold_rule(runs: &[SeedRun]) -> Option<String> {
 fn numbers(runs: &[SeedRun], bootstrap: &BootstrapSettings) -> Option<RowNumbers> {
     let first = runs.first()?;
     let at = |r: &SeedRun| r.eval().test.at_chosen_threshold;
-    let test_accuracies: Vec<f64> = runs.iter().map(|r| r.eval().test_accuracy()).collect();
+    let test_accuracies: Vec<f64> = runs.iter().map(|r| r.eval().test.at_chosen_threshold.accuracy).collect();
     let (test_accuracy, test_accuracy_sd) = mean_sd(&test_accuracies);
     Some(RowNumbers {
         n: runs.len(),
         runs: runs.iter().map(|r| r.name.clone()).collect(),
         seeds: runs.iter().map(SeedRun::seed).collect(),
         test_images: first.eval().test.images,
-        validation_accuracy: mean(runs.iter().map(|r| r.eval().val_accuracy()))?,
+        validation_accuracy: mean(runs.iter().map(|r| r.eval().validation.at_chosen_threshold.accuracy))?,
         test_accuracy,
         test_accuracy_sd,
         test_accuracies,

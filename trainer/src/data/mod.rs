@@ -10,8 +10,10 @@ pub mod device;
 pub mod filename;
 pub mod intensity;
 pub mod kaggle;
+pub mod sealed;
 pub mod split;
 pub mod split_data;
+pub mod val_split;
 
 use std::path::Path;
 

@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use super::filename::Kind;
 use super::kaggle::{ImageRecord, OfficialSplit};
+pub use super::sealed::SelectionFrozen;
+use super::val_split::assign_lowest_ids;
+pub use super::val_split::ValSplit;
 
 /// How test data is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
@@ -62,21 +65,11 @@ pub struct SplitSummary {
     /// train/val (the numbering is ambiguous; those training images are excluded).
     pub official_test_ids_also_in_train: usize,
     pub excluded_train_images: usize,
+    /// Official protocol: how validation was carved out of the training patients.
+    #[serde(default)]
+    pub val_split: ValSplit,
     /// Groups of byte-identical images that were kept together.
     pub duplicate_content_groups: usize,
-}
-
-/// Proof that a run's selection (epochs, threshold, hyper-parameters) is frozen. Only
-/// `eval::selection` makes one, once validation has chosen everything, so the test indices
-/// cannot reach the selection path (`trainer/tests/test_data_guard.rs` checks both).
-pub struct SelectionFrozen(());
-
-impl SelectionFrozen {
-    /// For `eval::selection` only.
-    #[doc(hidden)]
-    pub fn attest_frozen_selection() -> SelectionFrozen {
-        SelectionFrozen(())
-    }
 }
 
 impl Split {
@@ -95,6 +88,16 @@ impl Split {
 /// Splits `records` by `protocol`. `val_fraction` is the share of the training pool (official)
 /// that goes to validation; the pooled protocol is always 60/20/20.
 pub fn split(records: &[ImageRecord], protocol: Protocol, seed: u64, val_fraction: f64) -> Result<Split> {
+    split_with(records, protocol, seed, (val_fraction, ValSplit::Random))
+}
+
+/// [`split`] with the official protocol's validation carved by `val_split`.
+pub fn split_with(
+    records: &[ImageRecord],
+    protocol: Protocol,
+    seed: u64,
+    (val_fraction, val_split): (f64, ValSplit),
+) -> Result<Split> {
     if !(0.0..1.0).contains(&val_fraction) || val_fraction == 0.0 {
         bail!("validation fraction must be in (0, 1), got {val_fraction}");
     }
@@ -122,7 +125,10 @@ pub fn split(records: &[ImageRecord], protocol: Protocol, seed: u64, val_fractio
                     pool.push(g);
                 }
             }
-            let [train, val, _] = assign(records, &pool, &[1.0 - val_fraction, val_fraction, 0.0], seed);
+            let [train, val, _] = match val_split {
+                ValSplit::Random => assign(records, &pool, &[1.0 - val_fraction, val_fraction, 0.0], seed),
+                ValSplit::LowestIds => assign_lowest_ids(records, &pool, val_fraction),
+            };
             s.train = train;
             s.val = val;
             s.test.sort_unstable();
@@ -155,12 +161,13 @@ pub fn split(records: &[ImageRecord], protocol: Protocol, seed: u64, val_fractio
         s.summary.patients.insert(name.into(), ids.len());
     }
     s.summary.excluded_train_images = s.excluded.len();
+    s.summary.val_split = val_split;
     s.summary.duplicate_content_groups = duplicate_content_groups(records);
     Ok(s)
 }
 
 /// Connected components of "same patient id or same content".
-fn group_images(records: &[ImageRecord]) -> Vec<Vec<usize>> {
+pub(super) fn group_images(records: &[ImageRecord]) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..records.len()).collect();
     fn find(p: &mut [usize], mut i: usize) -> usize {
         while p[i] != i {
@@ -189,7 +196,12 @@ fn group_images(records: &[ImageRecord]) -> Vec<Vec<usize>> {
 }
 
 /// Stratified greedy assignment of groups to three sides with target image shares `target`.
-fn assign(records: &[ImageRecord], groups: &[&Vec<usize>], target: &[f64; 3], seed: u64) -> [Vec<usize>; 3] {
+pub(super) fn assign(
+    records: &[ImageRecord],
+    groups: &[&Vec<usize>],
+    target: &[f64; 3],
+    seed: u64,
+) -> [Vec<usize>; 3] {
     let mut strata: BTreeMap<u8, Vec<&Vec<usize>>> = BTreeMap::new();
     for g in groups {
         let mask = g.iter().fold(0u8, |m, &i| m | 1 << records[i].kind.index());
@@ -287,7 +299,7 @@ fn duplicate_content_groups(records: &[ImageRecord]) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::path::PathBuf;
 
@@ -303,7 +315,7 @@ mod tests {
 
     /// A synthetic set big enough for the minima (pooled test needs 200 normal): 3,000 images,
     /// two per patient.
-    fn synthetic() -> Vec<ImageRecord> {
+    pub(crate) fn synthetic() -> Vec<ImageRecord> {
         let mut v = Vec::new();
         for i in 0..3000 {
             let kind = Kind::ALL[i % 3];

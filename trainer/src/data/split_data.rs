@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::intensity::Intensity;
-use super::split::{self, Protocol, Split};
+use super::split::{self, Protocol, Split, ValSplit};
 use super::Dataset;
 
 /// Where the images are and how they are decoded and split.
@@ -27,6 +27,9 @@ pub struct SplitSpec {
     /// Intensity normalisation applied after decoding.
     #[serde(default)]
     pub intensity: Intensity,
+    /// Official protocol: how validation is carved out of the training patients.
+    #[serde(default)]
+    pub val_split: ValSplit,
 }
 
 /// Decoded usable images and their patient-disjoint split.
@@ -39,8 +42,9 @@ impl SplitData {
     /// Scans, decodes (through the cache) and splits; prints a one-line summary to stderr.
     pub fn load(spec: &SplitSpec) -> Result<SplitData> {
         let data = Dataset::load_normalised(&spec.data, spec.image_size, &spec.cache_dir, spec.intensity)?;
-        let split = split::split(&data.records, spec.protocol, spec.seed, spec.val_fraction)
-            .with_context(|| format!("cannot split the images under {}", spec.data.display()))?;
+        let split =
+            split::split_with(&data.records, spec.protocol, spec.seed, (spec.val_fraction, spec.val_split))
+                .with_context(|| format!("cannot split the images under {}", spec.data.display()))?;
         let s = &split.summary;
         eprintln!(
             "{} usable images ({} skipped); split {:?}: train {:?}, val {:?}, test {:?}",

@@ -12,6 +12,7 @@ use super::float_model::FloatModel;
 use super::graph::FloatGraph;
 use super::pipeline::QuantizeOptions;
 use crate::data::intensity::Intensity;
+use crate::data::split::ValSplit;
 use crate::data::{Protocol, SplitData, SplitSpec};
 use crate::eval::predict::Predictions;
 use crate::eval::{at_threshold, fmt_auc, EvalReport, SplitEval};
@@ -49,6 +50,9 @@ pub struct CardSplit {
     /// Intensity normalisation the model expects after decoding (absent in older cards: none).
     #[serde(default)]
     pub intensity: Intensity,
+    /// How validation was carved (absent in older cards: random).
+    #[serde(default)]
+    pub val_split: ValSplit,
 }
 
 impl CardSplit {
@@ -62,6 +66,7 @@ impl CardSplit {
             seed: self.seed,
             val_fraction: self.val_fraction,
             intensity: self.intensity,
+            val_split: self.val_split,
         }
     }
 }
@@ -209,6 +214,7 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
             validation_images: s.p.split.val.len(),
             test_images: s.p.split.test_unsealed().len(),
             intensity: cfg.intensity,
+            val_split: cfg.val_split,
         },
         calibration: s.opts.calibration,
         calibration_images: s.calibration_images,

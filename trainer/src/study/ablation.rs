@@ -155,6 +155,10 @@ pub struct AblationArgs {
     /// Run only these rows (comma-separated); the others keep what they have
     #[arg(long, value_delimiter = ',')]
     pub rows: Vec<String>,
+    /// More `trainer train` options for every row, after the file's `common` (one quoted
+    /// string, e.g. "--val-split lowest_ids")
+    #[arg(long, allow_hyphen_values = true)]
+    pub add: Option<String>,
 }
 
 /// The config `args` (a `trainer train` command line) describes.
@@ -167,7 +171,12 @@ fn parse_train(args: &[String]) -> Result<TrainConfig> {
 
 /// Runs every row at every seed (finished runs are kept), then writes `ablation.json`.
 pub fn run_ablation(a: &AblationArgs) -> Result<AblationJson> {
-    let file = AblationFile::load(&a.file)?;
+    let mut file = AblationFile::load(&a.file)?;
+    if let Some(add) = &a.add {
+        let extra: Vec<String> = add.split_whitespace().map(String::from).collect();
+        file.common = without_options(&file.common, &extra);
+        file.common.extend(extra);
+    }
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     let todo: Vec<&AblationRow> =
         file.rows.iter().filter(|r| a.rows.is_empty() || a.rows.contains(&r.name)).collect();

@@ -10,9 +10,12 @@ use clap::{ArgMatches, Args, FromArgMatches, ValueEnum};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::augment::Augment;
 use super::loss::ClassWeight;
 use super::optimizer::OptimizerKind;
+pub use super::threshold_rule::ThresholdRule;
 use crate::data::intensity::Intensity;
+use crate::data::split::ValSplit;
 use crate::data::{Protocol, SplitSpec};
 use crate::models::mobilenet_v2::STANDARD_WIDTHS;
 use crate::models::transfer::{HeadKind, BASE_GROUP};
@@ -166,34 +169,14 @@ pub struct TrainConfig {
     /// (histogram equalisation of the grey image)
     #[arg(long, value_enum, default_value_t = Intensity::None)]
     pub intensity: Intensity,
-}
-
-/// How the decision threshold is chosen on validation (applied by `eval::threshold`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum ThresholdRule {
-    /// The sweep point with the highest F1 (the seed's rule).
-    #[default]
-    #[value(name = "best_f1")]
-    BestF1,
-    /// The sweep point with the highest balanced accuracy (mean of sensitivity and
-    /// specificity): the choice does not lean on the validation class mix.
-    #[value(name = "balanced_accuracy")]
-    BalancedAccuracy,
-    /// The sweep point with the highest accuracy.
-    #[value(name = "accuracy")]
-    Accuracy,
-}
-
-impl ThresholdRule {
-    /// The name metrics.json records.
-    pub fn name(self) -> &'static str {
-        match self {
-            ThresholdRule::BestF1 => "best_f1",
-            ThresholdRule::BalancedAccuracy => "balanced_accuracy",
-            ThresholdRule::Accuracy => "accuracy",
-        }
-    }
+    /// Training-time augmentation of the images (not of frozen features): none, or geometric
+    /// (random crops, rotations, shifts and exposure changes, on the device)
+    #[arg(long, value_enum, default_value_t = Augment::None)]
+    pub augment: Augment,
+    /// Official protocol: validation patients drawn at random (stratified), or the lowest
+    /// patient ids of each stratum (another stretch of acquisition, like a new cohort)
+    #[arg(long, value_enum, default_value_t = ValSplit::Random)]
+    pub val_split: ValSplit,
 }
 
 impl Default for TrainConfig {
@@ -246,6 +229,7 @@ impl TrainConfig {
             seed: self.split_seed.unwrap_or(self.seed),
             val_fraction: self.val_fraction,
             intensity: self.intensity,
+            val_split: self.val_split,
         }
     }
 
@@ -339,6 +323,12 @@ impl TrainConfig {
             self.classes,
             self.model,
             self.head
+        );
+        anyhow::ensure!(
+            self.augment == Augment::None
+                || self.model == ModelKind::SeedCnn
+                || self.mode == TransferMode::Finetune,
+            "--augment works on images: the seed CNN or MobileNetV2 fine-tuning (a frozen base trains on cached features)"
         );
         anyhow::ensure!(
             (0.0..0.5).contains(&self.label_smoothing),

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Kind, Tensor};
 
+use super::augment::Augment;
 use super::checkpoint;
 use super::config::TrainConfig;
 use super::early_stopping::EarlyStopping;
@@ -69,7 +70,7 @@ pub fn train_step(
 fn train_epoch(
     net: &dyn Classifier,
     opt: &mut Optimizer,
-    objective: &TrainLoss,
+    (objective, augment): (&TrainLoss, Augment),
     train: &dyn Samples,
     batch_size: usize,
     bar: &ProgressBar,
@@ -84,7 +85,7 @@ fn train_epoch(
     while start < n {
         let len = (batch_size as i64).min(n - start);
         let (x, y) = train.batch(&perm.narrow(0, start, len));
-        let (loss, logits) = train_step(net, opt, objective, &x, &y);
+        let (loss, logits) = train_step(net, opt, objective, &augment.apply(&x), &y);
         tch::no_grad(|| {
             let _ = loss_sum.g_add_(&(loss.detach() * len as f64));
             let _ = hits.g_add_(&loss::hits(&logits, &y));
@@ -129,7 +130,7 @@ pub fn fit(
         let epoch_start = Instant::now();
         let bar = progress::bar(batches, format!("epoch {epoch}/{}", cfg.epochs), "batches");
         let (train_loss, train_accuracy) =
-            train_epoch(net, &mut opt, &objective, train, cfg.batch_size, &bar);
+            train_epoch(net, &mut opt, (&objective, cfg.augment), train, cfg.batch_size, &bar);
         bar.finish_and_clear();
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         let v = validate(net);

@@ -1,11 +1,13 @@
 //! Training: configuration, optimizers, the epoch loop, early stopping, checkpoints.
 
+pub mod augment;
 pub mod checkpoint;
 pub mod config;
 pub mod early_stopping;
 pub mod fit;
 pub mod loss;
 pub mod optimizer;
+pub mod threshold_rule;
 
 pub use config::TrainConfig;
 pub use fit::{fit, EpochRecord, FitOutcome, ValScore};

@@ -1,0 +1,114 @@
+//! Training-time augmentation of a batch of grey images `[N, 1, H, W]` in [0, 1], on the
+//! batch's own device, so a GPU run never waits on the CPU: one random affine warp per image
+//! (a crop of 70–100% of the area at aspect 0.85–1.18, a rotation within ±8°, a shift within
+//! ±6% of the side; border pixels repeat outward) and one intensity change per image
+//! (gamma 0.8–1.25, contrast ×0.85–1.15, brightness ±0.08). These are what differs between
+//! clinics: framing, positioning and exposure. Validation and test images are never
+//! augmented.
+
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Tensor};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Augment {
+    /// Training images as they are.
+    #[default]
+    None,
+    /// Random crops, rotations, shifts and exposure changes (the ranges above).
+    Geometric,
+}
+
+/// Ranges of the random changes.
+const AREA: (f64, f64) = (0.70, 1.0);
+const LOG_ASPECT: f64 = 0.17; // ln(1.18)
+const ROTATION_DEGREES: f64 = 8.0;
+const SHIFT: f64 = 0.06;
+const LOG_GAMMA: f64 = 0.223; // ln(1.25)
+const CONTRAST: f64 = 0.15;
+const BRIGHTNESS: f64 = 0.08;
+
+/// `lo + (hi − lo) · U(0, 1)`, one value per image, on `like`'s device.
+fn uniform(n: i64, (lo, hi): (f64, f64), like: &Tensor) -> Tensor {
+    Tensor::rand([n], (Kind::Float, like.device())) * (hi - lo) + lo
+}
+
+impl Augment {
+    /// The augmented batch (a new tensor; `x` is unchanged).
+    pub fn apply(self, x: &Tensor) -> Tensor {
+        match self {
+            Augment::None => x.shallow_clone(),
+            Augment::Geometric => tch::no_grad(|| exposure(&warp(x))),
+        }
+    }
+}
+
+/// One random affine warp per image: output pixel p samples the input at A p + t (in
+/// [-1, 1] coordinates), A = rotation × per-axis scale (the crop), t = the crop's offset
+/// inside the image plus a shift.
+fn warp(x: &Tensor) -> Tensor {
+    let size = x.size();
+    let n = size[0];
+    let area = uniform(n, AREA, x);
+    let aspect = uniform(n, (-LOG_ASPECT, LOG_ASPECT), x).exp();
+    let sx = (&area * &aspect).sqrt().clamp_max(1.0);
+    let sy = (&area / &aspect).sqrt().clamp_max(1.0);
+    let angle = uniform(n, (-ROTATION_DEGREES, ROTATION_DEGREES), x) * (std::f64::consts::PI / 180.0);
+    let (cos, sin) = (angle.cos(), angle.sin());
+    // The crop may sit anywhere inside the image, then the whole view shifts a little.
+    let tx = (1.0 - &sx) * uniform(n, (-1.0, 1.0), x) + uniform(n, (-SHIFT, SHIFT), x) * 2.0;
+    let ty = (1.0 - &sy) * uniform(n, (-1.0, 1.0), x) + uniform(n, (-SHIFT, SHIFT), x) * 2.0;
+    let row0 = Tensor::stack(&[&cos * &sx, -(&sin * &sy), tx], 1);
+    let row1 = Tensor::stack(&[&sin * &sx, &cos * &sy, ty], 1);
+    let theta = Tensor::stack(&[row0, row1], 1);
+    let grid = Tensor::affine_grid_generator(&theta, size.as_slice(), false);
+    // Bilinear, border padding: a rotated corner repeats the edge instead of going black.
+    x.grid_sampler(&grid, 0, 1, false)
+}
+
+/// Gamma, contrast about mid-grey and brightness, one draw each per image, clamped to [0, 1].
+fn exposure(x: &Tensor) -> Tensor {
+    let n = x.size()[0];
+    let per_image = |t: Tensor| t.view([n, 1, 1, 1]);
+    let gamma = per_image(uniform(n, (-LOG_GAMMA, LOG_GAMMA), x).exp());
+    let contrast = per_image(uniform(n, (1.0 - CONTRAST, 1.0 + CONTRAST), x));
+    let brightness = per_image(uniform(n, (-BRIGHTNESS, BRIGHTNESS), x));
+    ((x.clamp_min(1e-6).pow(&gamma) - 0.5) * contrast + 0.5 + brightness).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_and_range_are_kept_and_images_change() {
+        tch::manual_seed(3);
+        let x = Tensor::rand([4, 1, 16, 16], (Kind::Float, tch::Device::Cpu));
+        let y = Augment::Geometric.apply(&x);
+        assert_eq!(y.size(), x.size());
+        assert!(y.min().double_value(&[]) >= 0.0 && y.max().double_value(&[]) <= 1.0);
+        assert!((&y - &x).abs().mean(Kind::Float).double_value(&[]) > 0.01);
+        // Each image gets its own draw.
+        let d = (y.get(0) - y.get(1)).abs().sum(Kind::Float).double_value(&[]);
+        assert!(d > 0.0);
+        assert_eq!(Augment::None.apply(&x).double_value(&[0, 0, 3, 3]), x.double_value(&[0, 0, 3, 3]));
+    }
+
+    #[test]
+    fn a_flat_image_stays_flat_under_the_warp() {
+        // Border padding: no black corners come in from outside the image.
+        let x = Tensor::full([2, 1, 8, 8], 0.6, (Kind::Float, tch::Device::Cpu));
+        let w = warp(&x);
+        assert!((w - 0.6).abs().max().double_value(&[]) < 1e-5);
+    }
+
+    #[test]
+    fn the_identity_warp_is_the_identity() {
+        let x = Tensor::rand([1, 1, 8, 8], (Kind::Float, tch::Device::Cpu));
+        let theta = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 0.0, 1.0, 0.0]).view([1, 2, 3]);
+        let grid = Tensor::affine_grid_generator(&theta, [1, 1, 8, 8], false);
+        let y = x.grid_sampler(&grid, 0, 1, false);
+        assert!((y - &x).abs().max().double_value(&[]) < 1e-5);
+    }
+}

@@ -1,0 +1,33 @@
+//! The setting that says how a run's decision threshold is chosen on validation (the choice
+//! itself is `eval::threshold`, a layer above).
+
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+
+/// How the decision threshold is chosen on validation (applied by `eval::threshold`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdRule {
+    /// The sweep point with the highest F1 (the seed's rule).
+    #[default]
+    #[value(name = "best_f1")]
+    BestF1,
+    /// The sweep point with the highest balanced accuracy (mean of sensitivity and
+    /// specificity): the choice does not lean on the validation class mix.
+    #[value(name = "balanced_accuracy")]
+    BalancedAccuracy,
+    /// The sweep point with the highest accuracy.
+    #[value(name = "accuracy")]
+    Accuracy,
+}
+
+impl ThresholdRule {
+    /// The name metrics.json records.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThresholdRule::BestF1 => "best_f1",
+            ThresholdRule::BalancedAccuracy => "balanced_accuracy",
+            ThresholdRule::Accuracy => "accuracy",
+        }
+    }
+}
