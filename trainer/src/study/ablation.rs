@@ -249,8 +249,14 @@ mod tests {
     #[test]
     fn the_committed_ablation_parses_and_every_row_is_a_valid_run() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
-        let f = AblationFile::load(&dir.join("official_ablation.toml")).unwrap();
-        assert!(f.seeds.len() >= 3);
+        for file in ["official_ablation.toml", "official_ablation_gpu.toml"] {
+            let f = AblationFile::load(&dir.join(file)).unwrap();
+            assert!(f.seeds.len() >= 3);
+            check_rows(&f);
+        }
+    }
+
+    fn check_rows(f: &AblationFile) {
         for row in &f.rows {
             let cfg =
                 parse_train(&f.args(row, "7", Path::new("x"), (Path::new("d"), Path::new("c")))).unwrap();
