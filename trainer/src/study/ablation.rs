@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn the_committed_ablation_parses_and_every_row_is_a_valid_run() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
-        for file in ["official_ablation.toml", "official_ablation_gpu.toml"] {
+        for file in ["official_ablation.toml", "official_ablation_gpu.toml", "official_finetune_cpu.toml"] {
             let f = AblationFile::load(&dir.join(file)).unwrap();
             assert!(f.seeds.len() >= 3);
             check_rows(&f);
