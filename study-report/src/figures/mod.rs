@@ -14,6 +14,7 @@ mod roc;
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
@@ -29,6 +30,26 @@ pub fn series_colour(i: usize) -> RGBColor {
 }
 
 pub type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// A chart whose axes both run over numbers.
+pub type UnitChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A chart of both axes over [0, 1] with its mesh drawn: the ROC curves and the reliability
+/// diagram (the y range reaches 1.01 so a curve along the top edge stays visible).
+pub fn unit_square<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    (title, font_size): (&str, u32),
+    (x_desc, y_desc): (&str, &str),
+) -> Result<UnitChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", font_size))
+        .margin(20)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..1f64, 0f64..1.01f64)?;
+    chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw()?;
+    Ok(chart)
+}
 
 pub trait Figure {
     fn size(&self) -> (u32, u32) {

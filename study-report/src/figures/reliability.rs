@@ -8,7 +8,7 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{legend, save, series_colour, DrawResult, Figure};
+use super::{legend, save, series_colour, unit_square, DrawResult, Figure};
 use crate::ablation::ChoiceCalibration;
 use crate::results::Results;
 
@@ -26,17 +26,11 @@ impl Figure for Reliability<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 20))
-            .margin(20)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..1f64, 0f64..1.01f64)?;
-        chart
-            .configure_mesh()
-            .x_desc("mean predicted p(pneumonia) in the bin")
-            .y_desc("observed fraction with pneumonia")
-            .draw()?;
+        let mut chart = unit_square(
+            root,
+            (&self.title, 20),
+            ("mean predicted p(pneumonia) in the bin", "observed fraction with pneumonia"),
+        )?;
         let grey = BLACK.mix(0.4);
         chart
             .draw_series(DashedLineSeries::new([(0.0, 0.0), (1.0, 1.0)], 5, 5, grey.stroke_width(1)))?

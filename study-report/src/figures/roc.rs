@@ -7,7 +7,7 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{legend, save, series_colour, DrawResult, Figure};
+use super::{legend, save, series_colour, unit_square, DrawResult, Figure};
 use crate::results::Results;
 use crate::study::Study;
 
@@ -52,17 +52,11 @@ impl Figure for RocFigure {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 22))
-            .margin(20)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..1f64, 0f64..1.01f64)?;
-        chart
-            .configure_mesh()
-            .x_desc("false positive rate (1 - specificity)")
-            .y_desc("true positive rate (recall)")
-            .draw()?;
+        let mut chart = unit_square(
+            root,
+            (&self.title, 22),
+            ("false positive rate (1 - specificity)", "true positive rate (recall)"),
+        )?;
         chart.draw_series(DashedLineSeries::new(
             [(0.0, 0.0), (1.0, 1.0)],
             5,

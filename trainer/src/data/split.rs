@@ -196,17 +196,26 @@ pub(super) fn group_images(records: &[ImageRecord]) -> Vec<Vec<usize>> {
 }
 
 /// Stratified greedy assignment of groups to three sides with target image shares `target`.
+/// Groups by stratum: the set of kinds a group carries, as a bit mask of kind indices.
+pub(super) fn strata<'a>(
+    records: &[ImageRecord],
+    groups: &[&'a Vec<usize>],
+) -> BTreeMap<u8, Vec<&'a Vec<usize>>> {
+    let mut strata: BTreeMap<u8, Vec<&Vec<usize>>> = BTreeMap::new();
+    for g in groups {
+        let mask = g.iter().fold(0u8, |m, &i| m | 1 << records[i].kind.index());
+        strata.entry(mask).or_default().push(g);
+    }
+    strata
+}
+
 pub(super) fn assign(
     records: &[ImageRecord],
     groups: &[&Vec<usize>],
     target: &[f64; 3],
     seed: u64,
 ) -> [Vec<usize>; 3] {
-    let mut strata: BTreeMap<u8, Vec<&Vec<usize>>> = BTreeMap::new();
-    for g in groups {
-        let mask = g.iter().fold(0u8, |m, &i| m | 1 << records[i].kind.index());
-        strata.entry(mask).or_default().push(g);
-    }
+    let strata = strata(records, groups);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut sides: [Vec<usize>; 3] = Default::default();
     for (_, mut members) in strata {

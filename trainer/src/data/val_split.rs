@@ -2,12 +2,11 @@
 //! (stratified, in `split`), or by the lowest patient ids, a validation set from another
 //! stretch of acquisition built from training data alone.
 
-use std::collections::BTreeMap;
-
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
 use super::kaggle::ImageRecord;
+use super::split::strata;
 
 /// How the official protocol carves validation out of the training patients.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
@@ -37,11 +36,7 @@ pub(super) fn assign_lowest_ids(
     groups: &[&Vec<usize>],
     val_fraction: f64,
 ) -> [Vec<usize>; 3] {
-    let mut strata: BTreeMap<u8, Vec<&Vec<usize>>> = BTreeMap::new();
-    for g in groups {
-        let mask = g.iter().fold(0u8, |m, &i| m | 1 << records[i].kind.index());
-        strata.entry(mask).or_default().push(g);
-    }
+    let strata = strata(records, groups);
     let mut sides: [Vec<usize>; 3] = Default::default();
     for (_, mut members) in strata {
         let key = |g: &Vec<usize>| {

@@ -65,8 +65,14 @@ pub fn sweep(probs: &[f32], labels: &[bool]) -> Vec<AtThreshold> {
 
 /// The sweep point with the highest F1; on a tie the one nearest 0.5, then the lower.
 pub fn best_f1(points: &[AtThreshold]) -> Option<AtThreshold> {
+    best_by(points, |p| p.f1)
+}
+
+/// The sweep point with the highest `score`; on a tie the one nearest 0.5, then the lower.
+pub fn best_by(points: &[AtThreshold], score: impl Fn(&AtThreshold) -> f64) -> Option<AtThreshold> {
     points.iter().copied().max_by(|a, b| {
-        a.f1.total_cmp(&b.f1)
+        score(a)
+            .total_cmp(&score(b))
             .then((b.threshold - 0.5).abs().total_cmp(&(a.threshold - 0.5).abs()))
             .then(b.threshold.total_cmp(&a.threshold))
     })

@@ -51,8 +51,8 @@ pub fn split_eval(p: &Predictions, threshold: f64) -> SplitEval {
 }
 
 /// Chooses the threshold on `val` by `rule` and applies it to `test`.
-pub fn evaluate(val: &Predictions, test: &Predictions, rule: ThresholdRule) -> EvalReport {
-    Selection::freeze(val.clone(), rule).report(test)
+pub fn evaluate(val: Predictions, test: &Predictions, rule: ThresholdRule) -> EvalReport {
+    Selection::freeze(val, rule).report(test)
 }
 
 #[cfg(test)]
@@ -75,7 +75,7 @@ mod tests {
             loss: 0.0,
             ..Default::default()
         };
-        let r = evaluate(&val, &test, ThresholdRule::BestF1);
+        let r = evaluate(val, &test, ThresholdRule::BestF1);
         assert_eq!(r.threshold, 0.75);
         assert_eq!(r.test.at_chosen_threshold.confusion.fn_, 2);
     }

@@ -3,8 +3,6 @@
 //! [`Selection`] makes the [`SelectionFrozen`] proof that opens the split's test images, so
 //! the order "choose on validation, then look at test" holds by construction.
 
-use serde::{Deserialize, Serialize};
-
 use super::classes::{class_split, ClassReport, CLASS_LABELS};
 use super::predict::Predictions;
 use super::report::{split_eval, EvalReport, SplitEval};
@@ -17,13 +15,6 @@ pub struct Selection {
     threshold: f64,
     rule: ThresholdRule,
     validation: Predictions,
-}
-
-/// How the selection was made, as metrics.json records it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SelectionRecord {
-    pub threshold: f64,
-    pub rule: ThresholdRule,
 }
 
 impl Selection {
@@ -45,10 +36,6 @@ impl Selection {
 
     pub fn rule(&self) -> ThresholdRule {
         self.rule
-    }
-
-    pub fn record(&self) -> SelectionRecord {
-        SelectionRecord { threshold: self.threshold, rule: self.rule }
     }
 
     /// The proof that opens the test split.

@@ -3,7 +3,7 @@
 //! thresholds that call normal images pneumonia, so the rule is a setting of the run, and
 //! every rule looks at validation predictions only.
 
-use super::metrics::{sweep, AtThreshold};
+use super::metrics::{best_by, sweep, AtThreshold};
 pub use crate::train::config::ThresholdRule;
 
 /// The score `rule` maximises over the sweep.
@@ -19,16 +19,9 @@ fn score(rule: ThresholdRule, p: &AtThreshold) -> f64 {
 /// validation predictions; on a tie the one nearest 0.5, then the lower. 0.5 without
 /// predictions.
 pub fn choose(rule: ThresholdRule, val_probs: &[f32], val_labels: &[bool]) -> f64 {
-    sweep(val_probs, val_labels)
-        .into_iter()
-        .max_by(|a, b| {
-            score(rule, a)
-                .total_cmp(&score(rule, b))
-                .then((b.threshold - 0.5).abs().total_cmp(&(a.threshold - 0.5).abs()))
-                .then(b.threshold.total_cmp(&a.threshold))
-        })
-        .map_or(0.5, |p| p.threshold)
+    best_by(&sweep(val_probs, val_labels), |p| score(rule, p)).map_or(0.5, |p| p.threshold)
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,7 +169,7 @@ fn measure(
         );
     }
     let int8_test = to_predictions(model, &test_out, &p.data, test);
-    let int8_report = evaluate(&to_predictions(model, &val_out, &p.data, val), &int8_test, rule);
+    let int8_report = evaluate(to_predictions(model, &val_out, &p.data, val), &int8_test, rule);
     let agreement = label_agreement(&float_test, float_report.threshold, &int8_test, int8_report.threshold);
     let class_agreement = class_agreement(&float_test, &int8_test);
     Ok(Measured { float_report, int8_report, int8_test, agreement, class_agreement, bit_exact: test.len() })

@@ -27,12 +27,7 @@ use crate::util::git::git_commit;
 /// What training a model produced, before metrics.json is assembled.
 struct Trained {
     outcome: FitOutcome,
-    report: EvalReport,
-    milestones: Vec<Milestone>,
-    /// The final model on every test image (in the split's test order).
-    test_predictions: Predictions,
-    /// The test images, opened after the selection was frozen.
-    test_indices: Vec<usize>,
+    measured: Measured,
     parameters: i64,
     trainable_parameters: i64,
     features: Option<FeatureExtraction>,
@@ -66,7 +61,8 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
         ModelKind::SeedCnn => train_seed_cnn(&mut vs, &p, cfg, &run, (device, &mut order))?,
         ModelKind::MobilenetV2 => train_transfer(&mut vs, &p, cfg, &run, (device, &mut order))?,
     };
-    predictions_file::write(&run.test_predictions(), &p.data, &t.test_indices, &t.test_predictions)?;
+    let m = t.measured;
+    predictions_file::write(&run.test_predictions(), &p.data, &m.indices, &m.predictions)?;
     let metrics = MetricsFile {
         model: model_label(cfg.model).into(),
         parameters: t.parameters,
@@ -76,8 +72,8 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
         split: p.split.summary.clone(),
         training: Some(TrainingSummary::from(&t.outcome)),
         features: t.features,
-        evaluation: t.report,
-        milestones: t.milestones,
+        evaluation: m.report,
+        milestones: m.milestones,
         protocol_order: order,
         provenance: Provenance {
             git_commit: git_commit(),
@@ -118,18 +114,10 @@ fn train_seed_cnn(
     let (outcome, selection, pending) = fit_and_select(&net, vs, (&train, &val), cfg, run, order)?;
     // The training images leave the device before the test images arrive.
     drop(train);
-    let m = measure_after_selection(&net, vs, &selection, pending, (cfg, run, order), (&p.split, images))?;
+    let measured =
+        measure_after_selection(&net, vs, &selection, pending, (cfg, run, order), (&p.split, images))?;
     let parameters = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
-    Ok(Trained {
-        outcome,
-        report: m.report,
-        test_predictions: m.predictions,
-        test_indices: m.indices,
-        milestones: m.milestones,
-        parameters,
-        trainable_parameters: parameters,
-        features: None,
-    })
+    Ok(Trained { outcome, measured, parameters, trainable_parameters: parameters, features: None })
 }
 
 /// Trains `net` on `train`, validating after every epoch (and freezing each milestone
@@ -168,8 +156,10 @@ fn fit_and_select(
 /// The test measurement of a run.
 struct Measured {
     report: EvalReport,
+    /// The final model on every test image, in `indices` order.
     predictions: Predictions,
     milestones: Vec<Milestone>,
+    /// The test images, opened after the selection was frozen.
     indices: Vec<usize>,
 }
 
@@ -222,7 +212,7 @@ fn train_transfer(
     let head = (cfg.head, cfg.head_dropout, cfg.outputs());
     let mut model = TransferModel::pretrained(&vs.root(), &weights, head, cfg.image_size as i64)?;
     let ctx = (cfg, run, &mut *order);
-    let (outcome, m, features) = match cfg.mode {
+    let (outcome, measured, features) = match cfg.mode {
         TransferMode::Frozen => {
             model.base.set_trainable_blocks(0);
             // The frozen base's features of every image, labels unseen: computing them
@@ -255,16 +245,7 @@ fn train_transfer(
         }
     };
     let (parameters, trainable_parameters) = model.parameter_counts();
-    Ok(Trained {
-        outcome,
-        report: m.report,
-        milestones: m.milestones,
-        test_predictions: m.predictions,
-        test_indices: m.indices,
-        parameters,
-        trainable_parameters,
-        features,
-    })
+    Ok(Trained { outcome, measured, parameters, trainable_parameters, features })
 }
 
 fn data_summary(cfg: &TrainConfig, d: &Dataset) -> DataSummary {

@@ -10,9 +10,7 @@ use clap::{Args, FromArgMatches};
 use serde::{Deserialize, Serialize};
 
 use super::grid::located;
-use super::suite::same_settings;
-use crate::run::load::read_metrics;
-use crate::run::train_run;
+use super::suite::finish_run;
 use crate::train::TrainConfig;
 use crate::util::fs::write_atomic;
 use crate::util::git::git_commit;
@@ -187,24 +185,9 @@ pub fn run_ablation(a: &AblationArgs) -> Result<AblationJson> {
             let args = file.args(row, &seed.to_string(), &a.out, (&a.data, &a.cache_dir));
             let cfg = parse_train(&args)?;
             let dir = a.out.join(cfg.run_name());
-            if dir.join("metrics.json").exists() {
-                let m = read_metrics(&dir)?;
-                ensure!(
-                    same_settings(&m.config, &cfg)?,
-                    "{} finished with other settings than {} now asks for: move it away or use another --out",
-                    dir.display(),
-                    a.file.display()
-                );
-                device = m.provenance.device;
-            } else {
-                if dir.exists() {
-                    eprintln!("{} was cut short: training it again", dir.display());
-                    std::fs::remove_dir_all(&dir)
-                        .with_context(|| format!("cannot remove {}", dir.display()))?;
-                }
-                let command = format!("trainer {}", args.join(" "));
-                device = train_run::train_run(&cfg, &command)?.provenance.device;
-            }
+            let command = format!("trainer {}", args.join(" "));
+            let planner = a.file.display().to_string();
+            device = finish_run(&dir, &cfg, &command, &planner)?.0.provenance.device;
             bar.inc(1);
         }
     }

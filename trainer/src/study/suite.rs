@@ -195,7 +195,8 @@ impl Study<'_> {
         write_atomic(&self.opts.out.join("suite.json"), &serde_json::to_vec_pretty(&self.file)?)?;
         for p in plan {
             self.bar.set_message(p.name.clone());
-            let (metrics, trained) = finish_run(&p, &self.opts.out, self.command)?;
+            let dir = self.opts.out.join(&p.name);
+            let (metrics, trained) = finish_run(&dir, &p.config, self.command, "the grid")?;
             self.bar.inc(p.cost);
             if !trained {
                 // A skipped run took no time: do not let it make the ETA optimistic.
@@ -207,32 +208,34 @@ impl Study<'_> {
     }
 }
 
-/// The metrics of run `p`, training it unless it already finished. Returns whether it
-/// trained now.
+/// The metrics of the run `cfg` trains into `dir`, training it unless it already finished
+/// (a folder without metrics.json was cut short and is trained again). `planner` names what
+/// asked for the run, for the error when a finished run has other settings. Returns whether
+/// it trained now.
 pub fn finish_run(
-    p: &PlannedRun,
-    out: &Path,
+    dir: &Path,
+    cfg: &TrainConfig,
     command: &str,
+    planner: &str,
 ) -> Result<(crate::run::metrics_file::MetricsFile, bool)> {
-    let dir = out.join(&p.name);
     if dir.join("metrics.json").exists() {
-        let m = read_metrics(&dir)?;
+        let m = read_metrics(dir)?;
         anyhow::ensure!(
-            same_settings(&m.config, &p.config)?,
-            "{} finished with other settings than the grid now asks for: move it away or use another --out",
+            same_settings(&m.config, cfg)?,
+            "{} finished with other settings than {planner} now asks for: move it away or use another --out",
             dir.display()
         );
         return Ok((m, false));
     }
     if dir.exists() {
         eprintln!("{} was cut short: training it again", dir.display());
-        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
     }
-    Ok((train_run(&p.config, command)?, true))
+    Ok((train_run(cfg, command)?, true))
 }
 
 /// Whether two configs train the same model (where data and caches live does not count).
-pub fn same_settings(a: &TrainConfig, b: &TrainConfig) -> Result<bool> {
+fn same_settings(a: &TrainConfig, b: &TrainConfig) -> Result<bool> {
     let strip = |c: &TrainConfig| -> Result<serde_json::Value> {
         let mut v = serde_json::to_value(c)?;
         if let Some(o) = v.as_object_mut() {

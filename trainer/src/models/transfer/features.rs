@@ -81,12 +81,12 @@ impl FeatureKey {
     /// File stem: every part of the key, hashes shortened (the sidecar holds them in full).
     pub fn stem(&self) -> String {
         let map = if self.map_side > 0 { format!("-map{}", self.map_side) } else { String::new() };
-        let map = match self.intensity {
-            Intensity::None => map,
-            Intensity::Equalize => format!("{map}-equalized"),
+        let intensity = match self.intensity {
+            Intensity::None => "",
+            Intensity::Equalize => "-equalized",
         };
         format!(
-            "features-mnv2-w{}-{}px{map}-weights{}-images{}",
+            "features-mnv2-w{}-{}px{map}{intensity}-weights{}-images{}",
             self.width,
             self.image_size,
             &self.weights_sha256[..16],
