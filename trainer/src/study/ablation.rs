@@ -200,13 +200,7 @@ pub fn run_ablation(a: &AblationArgs) -> Result<AblationJson> {
             change: row.change.clone(),
             command: format!(
                 "trainer {}",
-                file.args(
-                    row,
-                    "{seed}",
-                    Path::new("runs/ablation"),
-                    (Path::new("../shared/data/chest_xray"), Path::new(".cache"))
-                )
-                .join(" ")
+                file.args(row, "{seed}", &a.out, (&a.data, &a.cache_dir)).join(" ")
             ),
             seeds: file.seeds.clone(),
             runs: file.seeds.iter().map(|s| format!("{}-s{s}", row.name)).collect(),
