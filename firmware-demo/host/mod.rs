@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use firmware_demo::report::{Head, Verdict};
 
 /// The models the tests and the report build the firmware with (`FIRMWARE_MODEL`; the first is
-/// `build.rs`'s default): the seed CNN and MobileNetV2-0.35, both from the pooled protocol.
+/// `build.rs`'s default): the pooled seed CNN, and the shipped MobileNetV2-0.35 recipe trained
+/// on the official protocol (fine-tuned, 160 px; `experiments/official_recipe.toml`).
 pub const MODELS: [&str; 2] = [
     "seed_cnn-pooled-adam-lr0.0001-e10-b20-128px-s42",
-    "mobilenet_v2-w0.35-frozen-pooled-adam-lr0.001-e30-b32-224px-s42",
+    "mobilenet_v2-w0.35-finetune6-official-adam-lr0.001-cosine-e6-b32-160px-s4",
 ];
 
 /// What the host knows of a model the firmware embeds: its blob and card.

@@ -1,5 +1,5 @@
-//! `cargo run -p study-report --example report -- <study> [models] [out] [ablation]`: the report
-//! without the trainer binary (which needs libtorch to build).
+//! `cargo run -p study-report --example report -- <study> [models] [out] [ablation ...]`: the
+//! report without the trainer binary (which needs libtorch to build).
 
 use std::path::PathBuf;
 
@@ -8,13 +8,13 @@ fn main() -> anyhow::Result<()> {
     let Some(study) = args.first().map(PathBuf::from) else {
         anyhow::bail!(
             "usage: report <study folder> [models dir, default models] [out dir, default <study>/report] \
-             [ablation folder, default none]"
+             [ablation folders, default none ...]"
         );
     };
     let models = args.get(1).map_or_else(|| PathBuf::from("models"), PathBuf::from);
     let out = args.get(2).map_or_else(|| study.join("report"), PathBuf::from);
-    let ablation = args.get(3).map(PathBuf::from);
-    let s = study_report::write_report_with_ablation(&study, &models, &out, ablation.as_deref())?;
+    let ablations: Vec<PathBuf> = args.iter().skip(3).map(PathBuf::from).collect();
+    let s = study_report::write_report_with_ablation(&study, &models, &out, &ablations)?;
     println!(
         "wrote {} and {} ({} figures)",
         s.report_md.display(),

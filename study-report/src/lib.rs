@@ -1,6 +1,6 @@
 //! `trainer report`: turns a `trainer suite` study folder (FORMAT.md) and the model cards in
-//! `models/` into `results.json`, `REPORT.md` and `figures/`, optionally with an ablation folder
-//! on the official protocol (`write_report_with_ablation`). No libtorch: it only reads files.
+//! `models/` into `results.json`, `REPORT.md` and `figures/`, optionally with one or more
+//! ablation folders (`write_report_with_ablation`). No libtorch: it only reads files.
 
 pub mod ablation;
 pub mod bootstrap;
@@ -43,21 +43,22 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Reads the study folder and the model cards in `models_dir` (absent: no int8 section) and
 /// writes `out_dir/results.json`, `out_dir/REPORT.md` and `out_dir/figures/*.{png,svg}`.
 pub fn write_report(study: &Path, models_dir: &Path, out_dir: &Path) -> Result<ReportSummary> {
-    write_report_with_ablation(study, models_dir, out_dir, None)
+    write_report_with_ablation::<&Path>(study, models_dir, out_dir, &[])
 }
 
-/// `write_report`, plus, given an ablation folder (FORMAT.md), the section on generalizing to
-/// the official test split, results.json's `ablation` object and the reliability diagram.
-pub fn write_report_with_ablation(
+/// `write_report`, plus, per ablation folder (FORMAT.md) in the order given: a section named
+/// after its protocol and planning file, one entry of results.json's `ablations` and the
+/// reliability diagrams of its validation choice and baseline.
+pub fn write_report_with_ablation<P: AsRef<Path>>(
     study: &Path,
     models_dir: &Path,
     out_dir: &Path,
-    ablation: Option<&Path>,
+    ablations: &[P],
 ) -> Result<ReportSummary> {
     let study = study::read_study(study)?;
     let mut results = results::build(&study, cards::read_int8_rows(models_dir)?);
-    if let Some(dir) = ablation {
-        let a = ablation::build(&ablation::read::read_ablation(dir)?, &results.bootstrap);
+    for dir in ablations {
+        let a = ablation::build(&ablation::read::read_ablation(dir.as_ref())?, &results.bootstrap);
         results = results.with_ablation(a);
     }
     std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;

@@ -1,10 +1,10 @@
-//! The ablation folder end to end: synthetic official-protocol runs (written like `trainer
-//! train` writes them) beside a synthetic study → results.json's `ablation`, the REPORT.md
-//! section and the reliability diagram; unfinished rows and malformed files.
+//! Ablation folders end to end: synthetic official- and pooled-protocol runs (written like
+//! `trainer train` writes them) beside a synthetic study → results.json's `ablations`, one
+//! REPORT.md section per folder and the reliability diagrams; unfinished rows and malformed files.
 
 mod synthetic;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use study_report::ablation::{build, read::read_ablation};
@@ -23,12 +23,14 @@ fn models_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../models"))
 }
 
-fn run_spec(name: &'static str, seed: u64, quality: f64, data_seed: u64) -> Spec {
+type PlanRow = (&'static str, &'static str, [&'static str; 3], f64);
+
+fn run_spec(name: &'static str, seed: u64, quality: f64, data_seed: u64, protocol: &'static str) -> Spec {
     Spec {
         name,
         phase: "ablation",
         task: "mobilenet_v2_frozen",
-        protocol: "official",
+        protocol,
         optimizer: "adam",
         lr: 1e-3,
         seed,
@@ -40,23 +42,34 @@ fn run_spec(name: &'static str, seed: u64, quality: f64, data_seed: u64) -> Spec
     }
 }
 
-/// Writes ablation.json and every run except those in `skip`; the `balanced` row's runs record
-/// their threshold rule.
+/// Writes ablation.json and every run except those in `skip`, all three rows on the official
+/// protocol; the `balanced` row's runs record their threshold rule.
 fn write_ablation(dir: &Path, skip: &[&str]) {
+    write_ablation_as(dir, skip, "official", &ROWS);
+}
+
+/// `write_ablation` with these rows (the first is the baseline) on `protocol`, planned in
+/// `experiments/official_ablation.toml` or `experiments/pooled_recipe.toml`.
+fn write_ablation_as(dir: &Path, skip: &[&str], protocol: &'static str, plan_rows: &[PlanRow]) {
     std::fs::create_dir_all(dir).unwrap();
-    let rows: Vec<Value> = ROWS
+    let rows: Vec<Value> = plan_rows
         .iter()
         .map(|(name, change, runs, _)| {
             json!({"name": name, "change": change, "seeds": [1, 2, 3], "runs": runs,
-                   "command": format!("trainer train --protocol official --run {name} --seed {{seed}}")})
+                   "command": format!("trainer train --protocol {protocol} --run {name} --seed {{seed}}")})
         })
         .collect();
-    let plan = json!({"file": "experiments/official_ablation.toml", "profile": "quick", "device": "cpu",
-                      "commit": "e3051cf", "baseline": "baseline", "rows": rows});
+    let file = if protocol == "official" {
+        "experiments/official_ablation.toml"
+    } else {
+        "experiments/pooled_recipe.toml"
+    };
+    let plan = json!({"file": file, "profile": "quick", "device": "cpu",
+                      "commit": "e3051cf", "baseline": plan_rows[0].0, "rows": rows});
     std::fs::write(dir.join("ablation.json"), serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
-    for (r, (row, _, runs, quality)) in ROWS.iter().enumerate() {
+    for (r, (row, _, runs, quality)) in plan_rows.iter().enumerate() {
         for (s, &run) in runs.iter().enumerate().filter(|(_, run)| !skip.contains(run)) {
-            write_run(dir, &run_spec(run, s as u64 + 1, *quality, 500 + 10 * r as u64 + s as u64));
+            write_run(dir, &run_spec(run, s as u64 + 1, *quality, 500 + 10 * r as u64 + s as u64, protocol));
             if *row == "balanced" {
                 let path = dir.join(run).join("metrics.json");
                 let mut m: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -86,10 +99,12 @@ fn ablation_results_section_and_figure() {
     let (study, abl, out) = (tmp.path().join("study"), tmp.path().join("ablation"), tmp.path().join("out"));
     synthetic::write_study(&study);
     write_ablation(&abl, &[]);
-    let summary = write_report_with_ablation(&study, models_dir(), &out, Some(&abl)).unwrap();
+    let summary = write_report_with_ablation(&study, models_dir(), &out, &[&abl]).unwrap();
     let r: Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
-    let a = &r["ablation"];
+    assert_eq!(r["ablations"].as_array().unwrap().len(), 1);
+    let a = &r["ablations"][0];
     assert_eq!((a["profile"].as_str(), a["commit"].as_str()), (Some("quick"), Some("e3051cf")));
+    assert_eq!((a["protocol"].as_str(), a["test_images"].clone()), (Some("official"), json!([90])));
 
     // Every number against the metrics.json files themselves.
     let means: Vec<(f64, f64)> = ROWS
@@ -123,11 +138,26 @@ fn ablation_results_section_and_figure() {
     let bins = cal["seeds"][0]["bins"].as_array().unwrap();
     assert_eq!(bins.len(), 10);
     assert_eq!(bins.iter().map(|b| b["count"].as_u64().unwrap()).sum::<u64>(), 90);
+    assert_eq!(cal["figure"], format!("reliability-ablation-{}", ROWS[best].0));
+    // The baseline's calibration is shown too when validation prefers another row.
+    let base_cal = &a["baseline_calibration"];
+    if best == 0 {
+        assert!(base_cal.is_null(), "{base_cal}");
+    } else {
+        assert_eq!(
+            (base_cal["row"].as_str(), base_cal["figure"].as_str()),
+            (Some("baseline"), Some("reliability-ablation-baseline"))
+        );
+        assert_eq!(base_cal["seeds"].as_array().unwrap().len(), 3);
+    }
     assert!(a["missing"].as_array().unwrap().is_empty());
 
     let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
-    let section =
-        md.find("## Generalizing to the official test split (ablation)").expect("no ablation section");
+    let section = md
+        .find(
+            "## Generalizing to the official test split (ablation) (`experiments/official_ablation.toml`)\n",
+        )
+        .expect("no ablation section");
     assert!(section < md.find("## Float vs int8").unwrap(), "the section goes before the int8 section");
     for (i, (name, _, _, _)) in ROWS.iter().enumerate() {
         let mean_cell = format!("{:.2}% ± ", 100.0 * means[i].1);
@@ -144,24 +174,105 @@ fn ablation_results_section_and_figure() {
         "| baseline |",
         "### Calibration of the validation choice",
         "| [0.9, 1.0] |",
-        "figures/reliability-ablation.png",
+        "| val accuracy | official test accuracy | 95% CI |",
+        "on the `official` protocol: the dataset's fixed test split",
+        "p(pneumonia) on the official test split",
+        &format!("figures/reliability-ablation-{}.png", ROWS[best].0),
         "commit `e3051cf`",
         "at seeds 1, 2, 3",
         "(90 images)",
     ] {
         assert!(md.contains(needle), "REPORT.md lacks {needle:?}");
     }
-    for ext in ["png", "svg"] {
-        let f = out.join("figures").join(format!("reliability-ablation.{ext}"));
-        assert!(summary.figures.contains(&f), "{} not in the summary", f.display());
-        assert!(f.metadata().map(|m| m.len() > 1000).unwrap_or(false), "{} missing or empty", f.display());
+    assert_eq!(md.contains("### Calibration of the baseline recipe (`baseline`)"), best != 0);
+    let mut stems = vec![format!("reliability-ablation-{}", ROWS[best].0)];
+    if best != 0 {
+        stems.push("reliability-ablation-baseline".into());
     }
+    assert_figures(&summary.figures, &out, &stems);
+    let drawn = summary.figures.iter().filter(|f| f.to_string_lossy().contains("reliability")).count();
+    assert_eq!(drawn, 2 * stems.len());
 
-    // Without an ablation folder: no section, no figure, `ablation` null.
+    // Without an ablation folder: no section, no figure, `ablations` empty.
     let plain = write_report(&study, models_dir(), &tmp.path().join("plain")).unwrap();
     assert!(!plain.figures.iter().any(|f| f.to_string_lossy().contains("reliability")));
     let md = std::fs::read_to_string(&plain.report_md).unwrap();
     assert!(!md.contains("(ablation)"));
+    let r: Value = serde_json::from_slice(&std::fs::read(&plain.results_json).unwrap()).unwrap();
+    assert_eq!(r["ablations"], json!([]));
+}
+
+/// Each stem's PNG and SVG are in the summary and on disk, not empty.
+fn assert_figures(figures: &[PathBuf], out: &Path, stems: &[String]) {
+    for stem in stems {
+        for ext in ["png", "svg"] {
+            let f = out.join("figures").join(format!("{stem}.{ext}"));
+            assert!(figures.contains(&f), "{} not in the summary", f.display());
+            assert!(
+                f.metadata().map(|m| m.len() > 1000).unwrap_or(false),
+                "{} missing or empty",
+                f.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn two_folders_one_official_one_pooled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (study, out) = (tmp.path().join("study"), tmp.path().join("out"));
+    let (official, pooled) = (tmp.path().join("abl-official"), tmp.path().join("recipe-pooled"));
+    synthetic::write_study(&study);
+    // The pooled folder has one row (as experiments/pooled_recipe.toml): its baseline is its
+    // validation choice, so its calibration is shown once.
+    write_ablation(&official, &[]);
+    write_ablation_as(&pooled, &[], "pooled", &ROWS[..1]);
+    let summary = write_report_with_ablation(&study, models_dir(), &out, &[&official, &pooled]).unwrap();
+    let r: Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let a = r["ablations"].as_array().unwrap();
+    assert_eq!(a.len(), 2);
+    assert_eq!((a[0]["protocol"].as_str(), a[1]["protocol"].as_str()), (Some("official"), Some("pooled")));
+    assert_eq!(a[1]["file"], "experiments/pooled_recipe.toml");
+    assert_eq!(a[1]["validation_choice"], "baseline");
+    assert!(a[1]["baseline_calibration"].is_null());
+    assert_eq!(a[1]["calibration"]["figure"], "reliability-recipe-pooled-baseline");
+    let choice = a[0]["validation_choice"].as_str().unwrap().to_string();
+    let mut stems =
+        vec![format!("reliability-abl-official-{choice}"), "reliability-recipe-pooled-baseline".into()];
+    if choice != "baseline" {
+        stems.push("reliability-abl-official-baseline".into());
+        assert_eq!(a[0]["baseline_calibration"]["figure"], "reliability-abl-official-baseline");
+    }
+    assert_figures(&summary.figures, &out, &stems);
+
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    let first = md
+        .find("## Generalizing to the official test split (ablation) (`experiments/official_ablation.toml`)");
+    let second = md.find("## Pooled protocol (`experiments/pooled_recipe.toml`)\n");
+    let int8 = md.find("## Float vs int8").unwrap();
+    let (first, second) = (first.expect("no official section"), second.expect("no pooled section"));
+    assert!(first < second && second < int8, "sections out of order");
+    let (official_md, pooled_md) = (&md[first..second], &md[second..int8]);
+    assert!(official_md.contains("| official test accuracy |"));
+    assert!(pooled_md.contains("| val accuracy | test accuracy | 95% CI |"), "{pooled_md}");
+    assert!(!pooled_md.contains("official test accuracy") && !pooled_md.contains("fixed test split"));
+    for needle in [
+        "on the `pooled` protocol: all images of the dataset pooled and split 60/20/20",
+        "not on the official test split",
+        "p(pneumonia) on each run's pooled test split",
+        "### Calibration of the validation choice (`baseline`)",
+        "figures/reliability-recipe-pooled-baseline.png",
+    ] {
+        assert!(pooled_md.contains(needle), "the pooled section lacks {needle:?}");
+    }
+    assert!(!pooled_md.contains("### Calibration of the baseline recipe"));
+
+    // The same basename twice: the later folder's stems get a suffix, nothing is overwritten.
+    let twice = write_report_with_ablation(&study, models_dir(), &tmp.path().join("o2"), &[&pooled, &pooled])
+        .unwrap();
+    let stems =
+        ["reliability-recipe-pooled-baseline".to_string(), "reliability-recipe-pooled-baseline-2".into()];
+    assert_figures(&twice.figures, &tmp.path().join("o2"), &stems);
 }
 
 #[test]
@@ -180,11 +291,35 @@ fn unfinished_runs_are_listed_not_fatal() {
 
     let study = tmp.path().join("study");
     synthetic::write_study(&study);
-    let s =
-        write_report_with_ablation(&study, models_dir(), &tmp.path().join("out"), Some(tmp.path())).unwrap();
+    let s = write_report_with_ablation(&study, models_dir(), &tmp.path().join("out"), &[tmp.path()]).unwrap();
     assert!(s.missing.iter().any(|m| m.contains("balanced-s3")), "{:?}", s.missing);
     let md = std::fs::read_to_string(&s.report_md).unwrap();
     assert!(md.contains("| 2 of 3 |") && md.contains("| small | 128 px | 0 of 3 | not finished |"), "{md}");
+}
+
+#[test]
+fn runs_of_different_protocols_are_called_mixed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let abl = tmp.path().join("abl");
+    write_ablation(&abl, &[]);
+    let path = abl.join("small-s2").join("metrics.json");
+    let mut m: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    m["config"]["protocol"] = json!("pooled");
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    let a = build(&read_ablation(&abl).unwrap(), &BootstrapSettings::default());
+    assert_eq!(a.protocol, "mixed");
+    assert!(
+        a.missing.iter().any(|m| m.contains("do not share one protocol (official, pooled)")),
+        "{:?}",
+        a.missing
+    );
+
+    let study = tmp.path().join("study");
+    synthetic::write_study(&study);
+    let s = write_report_with_ablation(&study, models_dir(), &tmp.path().join("out"), &[&abl]).unwrap();
+    let md = std::fs::read_to_string(&s.report_md).unwrap();
+    assert!(md.contains("## Ablation on mixed protocols (`experiments/official_ablation.toml`)\n"), "{md}");
+    assert!(md.contains("| val accuracy | test accuracy |") && !md.contains("(ablation)"));
 }
 
 #[test]

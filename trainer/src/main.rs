@@ -91,8 +91,9 @@ struct ReportArgs {
     #[arg(long, default_value = "reports")]
     out: PathBuf,
     /// An ablation folder of `trainer ablation`: adds its table and calibration to the report
+    /// (repeatable: one section per folder, in the order given)
     #[arg(long)]
-    ablation: Option<PathBuf>,
+    ablation: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -379,8 +380,7 @@ fn main() -> Result<()> {
         Command::Suite(a) => run_suite(&a.options(), &command_line).map(drop)?,
         Command::Ablation(a) => trainer::study::ablation::run_ablation(&a).map(drop)?,
         Command::Report(a) => {
-            let r =
-                study_report::write_report_with_ablation(&a.study, &a.models, &a.out, a.ablation.as_deref())?;
+            let r = study_report::write_report_with_ablation(&a.study, &a.models, &a.out, &a.ablation)?;
             r.missing.iter().for_each(|m| eprintln!("missing: {m}"));
             let (md, json) = (r.report_md.display(), r.results_json.display());
             println!("{} runs → {md}, {json} and {} figure files", r.finished_runs, r.figures.len());

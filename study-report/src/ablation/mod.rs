@@ -1,10 +1,13 @@
-//! An ablation on the `official` protocol (FORMAT.md): rows that each change one thing against
-//! a baseline recipe, each trained at several seeds, tested on the fixed official test split.
-//! Read from its folder (`read`), summed up per row (`table`), and the validation choice's
-//! calibration per seed: results.json's `ablation` object.
+//! An ablation (FORMAT.md): rows that each change one thing against a baseline recipe, each
+//! trained at several seeds on one protocol (`official`: the fixed official test split;
+//! `pooled`: each run's own 60/20/20 patient split). Read from its folder (`read`), summed up
+//! per row (`table`), and the calibration per seed of the validation choice and of the
+//! baseline: one object of results.json's `ablations`.
 
 pub mod read;
 pub mod table;
+
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -24,12 +27,22 @@ pub struct AblationResults {
     pub device: String,
     pub commit: String,
     pub baseline: String,
+    /// The protocol of the finished runs (`config.protocol`): `official`, `pooled`, `mixed`
+    /// when they differ; without a finished run, the `--protocol` of the rows' commands, else
+    /// `unknown`.
+    pub protocol: String,
+    /// The distinct test-set sizes of the finished runs, ascending (one value when every run
+    /// was tested on a split of the same size).
+    pub test_images: Vec<usize>,
     pub rows: Vec<AblationRow>,
     /// The name of the row with the best mean validation accuracy (`table::validation_choice`).
     pub validation_choice: Option<String>,
-    /// Calibration of the validation choice on the official test split; None without a choice
+    /// Calibration of the validation choice on its runs' test splits; None without a choice
     /// or without its test predictions.
     pub calibration: Option<ChoiceCalibration>,
+    /// Calibration of the baseline row when it is not the validation choice; None when it is,
+    /// or without its test predictions.
+    pub baseline_calibration: Option<ChoiceCalibration>,
     /// What the ablation lacks, in words (also in the report's missing list).
     pub missing: Vec<String>,
 }
@@ -37,6 +50,8 @@ pub struct AblationResults {
 #[derive(Clone, Debug, Serialize)]
 pub struct ChoiceCalibration {
     pub row: String,
+    /// The reliability diagram's stem in `figures/` (`figure_stem`, made unique in the report).
+    pub figure: String,
     pub bins: usize,
     /// Mean and sample sd of the seeds' ECE (sd None for one seed).
     pub ece_mean: f64,
@@ -60,20 +75,77 @@ fn seed_calibration(run: &SeedRun) -> Option<SeedCalibration> {
     Some(SeedCalibration { run: run.name.clone(), seed: run.seed(), ece: c.ece, bins: c.bins })
 }
 
-fn choice_calibration(ablation: &Ablation, choice: &str) -> Option<ChoiceCalibration> {
-    let row = ablation.rows.iter().find(|r| r.plan.name == choice)?;
+/// `reliability-<folder basename>-<row>`, with characters other than letters, digits, `-`,
+/// `_` and `.` replaced by `-`.
+pub fn figure_stem(folder: &str, row: &str) -> String {
+    let base = Path::new(folder).file_name().map_or("ablation".into(), |b| b.to_string_lossy().into_owned());
+    let stem = format!("reliability-{base}-{row}");
+    stem.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect()
+}
+
+fn row_calibration(ablation: &Ablation, name: &str) -> Option<ChoiceCalibration> {
+    let row = ablation.rows.iter().find(|r| r.plan.name == name)?;
     let seeds: Vec<SeedCalibration> = row.finished.iter().filter_map(seed_calibration).collect();
     let eces: Vec<f64> = seeds.iter().map(|s| s.ece).collect();
     let (ece_mean, ece_sd) = (!eces.is_empty()).then(|| mean_sd(&eces))?;
-    Some(ChoiceCalibration { row: choice.to_string(), bins: BINS, ece_mean, ece_sd, seeds })
+    let figure = figure_stem(&ablation.dir.display().to_string(), name);
+    Some(ChoiceCalibration { row: name.to_string(), figure, bins: BINS, ece_mean, ece_sd, seeds })
 }
 
-fn missing_notes(ablation: &Ablation, choice: Option<&str>) -> Vec<String> {
+/// Where the ablation's test numbers come from, in words ("… on {this}").
+pub fn test_split_words(protocol: &str) -> &'static str {
+    match protocol {
+        "official" => "the official test split",
+        "pooled" => "each run's pooled test split",
+        _ => "each run's test split",
+    }
+}
+
+fn finished_runs(ablation: &Ablation) -> impl Iterator<Item = &SeedRun> {
+    ablation.rows.iter().flat_map(|r| &r.finished)
+}
+
+/// The `--protocol` value of a planned command, if it names one.
+fn command_protocol(command: &str) -> Option<&str> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    words
+        .windows(2)
+        .find(|w| w[0] == "--protocol")
+        .map(|w| w[1])
+        .or_else(|| words.iter().find_map(|w| w.strip_prefix("--protocol=")))
+}
+
+/// The distinct protocols of the finished runs (else of the planned commands), in plan order.
+fn protocols(ablation: &Ablation) -> Vec<String> {
+    let mut found: Vec<&str> = finished_runs(ablation).map(|r| r.metrics.config.protocol.as_str()).collect();
+    if found.is_empty() {
+        found = ablation.rows.iter().filter_map(|r| command_protocol(&r.plan.command)).collect();
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for p in found {
+        if !seen.iter().any(|s| s == p) {
+            seen.push(p.to_string());
+        }
+    }
+    seen
+}
+
+fn protocol_name(protocols: &[String]) -> String {
+    match protocols {
+        [] => "unknown".into(),
+        [one] => one.clone(),
+        _ => "mixed".into(),
+    }
+}
+
+fn missing_notes(ablation: &Ablation, choice: Option<&str>, protocols: &[String]) -> Vec<String> {
     let mut notes = Vec::new();
+    let folder = ablation.dir.display();
+    let calibrated = |row: &str| choice == Some(row) || row == ablation.plan.baseline;
     for row in &ablation.rows {
         if !row.unfinished.is_empty() {
             notes.push(format!(
-                "ablation row `{}`: {} of {} runs not finished (no metrics.json): {}",
+                "ablation `{folder}` row `{}`: {} of {} runs not finished (no metrics.json): {}",
                 row.plan.name,
                 row.unfinished.len(),
                 row.plan.runs.len(),
@@ -82,17 +154,24 @@ fn missing_notes(ablation: &Ablation, choice: Option<&str>) -> Vec<String> {
         }
         for run in row.finished.iter().filter(|r| r.predictions.is_none()) {
             notes.push(format!(
-                "ablation run {}: no test_predictions.csv, so no confidence interval for row `{}`{}",
+                "ablation `{folder}` run {}: no test_predictions.csv, so no confidence interval for row `{}`{}",
                 run.name,
                 row.plan.name,
-                if choice == Some(row.plan.name.as_str()) { " and no calibration for this seed" } else { "" }
+                if calibrated(&row.plan.name) { " and no calibration for this seed" } else { "" }
             ));
         }
     }
+    if protocols.len() > 1 {
+        notes.push(format!(
+            "ablation `{folder}`: its runs do not share one protocol ({}), so their test sets differ",
+            protocols.join(", ")
+        ));
+    }
     if choice.is_none() {
-        notes.push(
-            "ablation: no row has all its runs finished, so no validation choice and no calibration".into(),
-        );
+        notes.push(format!(
+            "ablation `{folder}`: no row has all its runs finished, so no validation choice (nor its \
+             calibration)"
+        ));
     }
     notes
 }
@@ -102,6 +181,11 @@ pub fn build(ablation: &Ablation, bootstrap: &BootstrapSettings) -> AblationResu
     let rows = table(ablation, bootstrap);
     let choice = rows.iter().find(|r| r.validation_choice).map(|r| r.name.clone());
     let p = &ablation.plan;
+    let protocols = protocols(ablation);
+    let mut test_images: Vec<usize> = finished_runs(ablation).map(|r| r.eval().test.images).collect();
+    test_images.sort_unstable();
+    test_images.dedup();
+    let baseline_differs = choice.as_deref() != Some(p.baseline.as_str());
     AblationResults {
         folder: ablation.dir.display().to_string(),
         file: p.file.clone(),
@@ -109,9 +193,56 @@ pub fn build(ablation: &Ablation, bootstrap: &BootstrapSettings) -> AblationResu
         device: p.device.clone(),
         commit: p.commit.clone(),
         baseline: p.baseline.clone(),
-        calibration: choice.as_deref().and_then(|c| choice_calibration(ablation, c)),
-        missing: missing_notes(ablation, choice.as_deref()),
+        protocol: protocol_name(&protocols),
+        test_images,
+        calibration: choice.as_deref().and_then(|c| row_calibration(ablation, c)),
+        baseline_calibration: baseline_differs.then(|| row_calibration(ablation, &p.baseline)).flatten(),
+        missing: missing_notes(ablation, choice.as_deref(), &protocols),
         validation_choice: choice,
         rows,
+    }
+}
+
+impl AblationResults {
+    /// The calibrations it shows (validation choice, then baseline).
+    pub fn calibrations(&self) -> impl Iterator<Item = &ChoiceCalibration> {
+        self.calibration.iter().chain(&self.baseline_calibration)
+    }
+
+    /// Renames its figure stems that are in `taken` (another folder with the same basename)
+    /// by appending `-2`, `-3`, …, and adds its stems to `taken`.
+    pub fn make_figures_unique(&mut self, taken: &mut Vec<String>) {
+        for c in self.calibration.iter_mut().chain(&mut self.baseline_calibration) {
+            let base = c.figure.clone();
+            let mut k = 2;
+            while taken.contains(&c.figure) {
+                c.figure = format!("{base}-{k}");
+                k += 1;
+            }
+            taken.push(c.figure.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figure_stems_name_the_folder_and_row() {
+        assert_eq!(figure_stem("runs/recipe-official", "recipe"), "reliability-recipe-official-recipe");
+        assert_eq!(figure_stem("runs/my ablation/", "a"), "reliability-my-ablation-a");
+        assert_eq!(figure_stem("..", "a"), "reliability-ablation-a");
+    }
+
+    #[test]
+    fn protocol_of_the_runs_else_of_the_commands() {
+        assert_eq!(command_protocol("trainer train --protocol pooled --seed {seed}"), Some("pooled"));
+        assert_eq!(command_protocol("trainer train --protocol=official"), Some("official"));
+        assert_eq!(command_protocol("trainer train --seed 1"), None);
+        let names = |ps: &[&str]| protocol_name(&ps.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+        assert_eq!(names(&["pooled"]), "pooled");
+        assert_eq!(names(&["official", "pooled"]), "mixed");
+        assert_eq!(names(&[]), "unknown");
     }
 }

@@ -1,6 +1,7 @@
-//! The reliability diagram of the ablation's validation choice: per seed, the observed
-//! fraction of pneumonia against the mean predicted p(pneumonia) of each non-empty bin, with
-//! the diagonal a perfectly calibrated model would follow.
+//! The reliability diagrams of each ablation's validation choice and (when it is another row)
+//! its baseline: per seed, the observed fraction of pneumonia against the mean predicted
+//! p(pneumonia) of each non-empty bin, with the diagonal a perfectly calibrated model would
+//! follow. Each is drawn under its calibration's `figure` stem.
 
 use std::path::Path;
 
@@ -9,11 +10,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{legend, save, series_colour, unit_square, DrawResult, Figure};
-use crate::ablation::ChoiceCalibration;
+use crate::ablation::{test_split_words, ChoiceCalibration};
 use crate::results::Results;
-
-/// The figure's stem in `figures/`.
-pub const STEM: &str = "reliability-ablation";
 
 struct Reliability<'a> {
     title: String,
@@ -50,13 +48,21 @@ impl Figure for Reliability<'_> {
     }
 }
 
-/// The diagram when the ablation has a calibrated validation choice.
+/// One diagram per calibrated validation choice and baseline, ablation by ablation.
 pub fn draw(results: &Results, dir: &Path) -> Result<Vec<String>> {
-    let Some(c) = results.ablation.as_ref().and_then(|a| a.calibration.as_ref()) else {
-        return Ok(Vec::new());
-    };
-    let title =
-        format!("Reliability on the official test split: {} (validation choice), {} bins", c.row, c.bins);
-    save(&Reliability { title, calibration: c }, dir, STEM)?;
-    Ok(vec![STEM.to_string()])
+    let mut stems = Vec::new();
+    for a in &results.ablations {
+        for c in a.calibrations() {
+            let role = if a.validation_choice.as_deref() == Some(c.row.as_str()) {
+                "validation choice"
+            } else {
+                "baseline recipe"
+            };
+            let split = test_split_words(&a.protocol);
+            let title = format!("Reliability on {split}: {} ({role}), {} bins", c.row, c.bins);
+            save(&Reliability { title, calibration: c }, dir, &c.figure)?;
+            stems.push(c.figure.clone());
+        }
+    }
+    Ok(stems)
 }

@@ -102,7 +102,7 @@ pub fn render(r: &Results, figures: &[String]) -> String {
     if r.protocols.is_empty() {
         s += "The study has no finished runs.\n\n";
     }
-    if let Some(a) = &r.ablation {
+    for a in &r.ablations {
         s += &ablation::ablation_section(a, &r.bootstrap, figures);
     }
     s += &int8_section(r);

@@ -35,8 +35,8 @@ pub struct Results {
     pub early_stopping: Vec<EarlyStoppingRow>,
     pub frozen_vs_finetune: Vec<FrozenVsFinetune>,
     pub int8: Vec<Int8Row>,
-    /// The official-protocol ablation, when the report was given its folder.
-    pub ablation: Option<AblationResults>,
+    /// One entry per ablation folder the report was given, in the order given.
+    pub ablations: Vec<AblationResults>,
     /// What the study or the model folder lacks, in words (also listed in REPORT.md).
     pub missing: Vec<String>,
 }
@@ -46,10 +46,14 @@ impl Results {
         self.protocols.get(protocol)?.get(task)
     }
 
-    /// Adds the ablation's numbers, and what it lacks to the missing list.
-    pub fn with_ablation(mut self, ablation: AblationResults) -> Self {
+    /// Adds an ablation's numbers after those already added (its figure stems made unique
+    /// among theirs), and what it lacks to the missing list.
+    pub fn with_ablation(mut self, mut ablation: AblationResults) -> Self {
+        let mut taken: Vec<String> =
+            self.ablations.iter().flat_map(|a| a.calibrations().map(|c| c.figure.clone())).collect();
+        ablation.make_figures_unique(&mut taken);
         self.missing.extend(ablation.missing.iter().cloned());
-        self.ablation = Some(ablation);
+        self.ablations.push(ablation);
         self
     }
 
@@ -113,7 +117,7 @@ pub fn build(study: &Study, int8: Vec<Int8Row>) -> Results {
         optimizer_grid,
         protocols,
         int8,
-        ablation: None,
+        ablations: Vec::new(),
         missing,
     }
 }

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::augment::Augment;
 use super::loss::ClassWeight;
+use super::lr_schedule::LrSchedule;
 use super::optimizer::OptimizerKind;
 pub use super::threshold_rule::ThresholdRule;
 use crate::data::intensity::Intensity;
@@ -102,6 +103,9 @@ pub struct TrainConfig {
     /// Momentum for --optimizer momentum
     #[arg(long, default_value_t = 0.9)]
     pub momentum: f64,
+    /// Learning-rate schedule over the epochs: constant, or cosine (decays to zero)
+    #[arg(long, value_enum, default_value_t = LrSchedule::Constant)]
+    pub lr_schedule: LrSchedule,
     /// Passes over the training images
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,

@@ -15,6 +15,7 @@ use super::checkpoint;
 use super::config::TrainConfig;
 use super::early_stopping::EarlyStopping;
 use super::loss::{self, TrainLoss};
+use super::lr_schedule::LrSchedule;
 use super::optimizer::Optimizer;
 use crate::data::device::Samples;
 use crate::models::Classifier;
@@ -97,8 +98,20 @@ fn train_epoch(
     (loss_sum.double_value(&[]) / n, hits.int64_value(&[]) as f64 / n)
 }
 
+/// Sets every var-store group's learning rate to `scale` times its rate in `cfg` (group 0
+/// `cfg.lr`, the others `cfg.lr` times their `cfg.lr_group_factors()`).
+fn set_rates(opt: &mut Optimizer, cfg: &TrainConfig, scale: f64) {
+    if scale != 1.0 {
+        opt.set_lr_group(0, cfg.lr * scale);
+    }
+    for (group, factor) in cfg.lr_group_factors() {
+        opt.set_lr_group(group, cfg.lr * factor * scale);
+    }
+}
+
 /// Trains `net` (whose variables live in `vs`) and leaves the final weights in `vs`.
-/// Var-store groups other than 0 learn at `cfg.lr` times their `cfg.lr_group_factors()`.
+/// Var-store groups other than 0 learn at `cfg.lr` times their `cfg.lr_group_factors()`,
+/// every group times `cfg.lr_schedule`'s factor of the epoch.
 /// `validate` scores the network after each epoch (early stopping watches its loss);
 /// `checkpoints` receives `last.safetensors` every epoch and `best.safetensors` on every
 /// improvement; `on_epoch` sees the history and the network after each epoch (to persist
@@ -113,9 +126,7 @@ pub fn fit(
     mut on_epoch: impl FnMut(&[EpochRecord], &dyn Classifier) -> Result<()>,
 ) -> Result<FitOutcome> {
     let mut opt = Optimizer::new(cfg.optimizer, vs, cfg.lr, cfg.momentum)?;
-    for (group, factor) in cfg.lr_group_factors() {
-        opt.set_lr_group(group, cfg.lr * factor);
-    }
+    set_rates(&mut opt, cfg, 1.0);
     let objective =
         TrainLoss::new(cfg.class_weight, cfg.label_smoothing, train.labels(), cfg.outputs().max(2) as usize);
     let mut stopper = EarlyStopping::new(cfg.patience);
@@ -128,6 +139,9 @@ pub fn fit(
 
     for epoch in 1..=cfg.epochs {
         let epoch_start = Instant::now();
+        if cfg.lr_schedule != LrSchedule::Constant {
+            set_rates(&mut opt, cfg, cfg.lr_schedule.factor(epoch, cfg.epochs));
+        }
         let bar = progress::bar(batches, format!("epoch {epoch}/{}", cfg.epochs), "batches");
         let (train_loss, train_accuracy) =
             train_epoch(net, &mut opt, (&objective, cfg.augment), train, cfg.batch_size, &bar);

@@ -6,6 +6,7 @@ pub mod config;
 pub mod early_stopping;
 pub mod fit;
 pub mod loss;
+pub mod lr_schedule;
 pub mod optimizer;
 pub mod threshold_rule;
 

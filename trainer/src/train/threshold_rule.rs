@@ -16,6 +16,12 @@ pub enum ThresholdRule {
     /// specificity): the choice does not lean on the validation class mix.
     #[value(name = "balanced_accuracy")]
     BalancedAccuracy,
+    /// The one-standard-error rule on balanced accuracy: of the sweep points whose balanced
+    /// accuracy is within one standard error of the best, the one nearest 0.5 (where
+    /// class-balanced training puts the boundary). A validation set of a few hundred images
+    /// cannot tell points a couple of images apart, so the noise should not move the threshold.
+    #[value(name = "balanced_accuracy_1se")]
+    BalancedAccuracy1se,
     /// The sweep point with the highest accuracy.
     #[value(name = "accuracy")]
     Accuracy,
@@ -27,6 +33,7 @@ impl ThresholdRule {
         match self {
             ThresholdRule::BestF1 => "best_f1",
             ThresholdRule::BalancedAccuracy => "balanced_accuracy",
+            ThresholdRule::BalancedAccuracy1se => "balanced_accuracy_1se",
             ThresholdRule::Accuracy => "accuracy",
         }
     }
