@@ -347,3 +347,33 @@ fn malformed_files_are_errors_naming_the_file() {
     std::fs::remove_file(&plan).unwrap();
     assert!(err(tmp.path()).contains(&plan.display().to_string()));
 }
+
+#[test]
+fn a_three_class_row_reports_its_argmax_accuracy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (study, abl, out) = (tmp.path().join("study"), tmp.path().join("ablation"), tmp.path().join("out"));
+    synthetic::write_study(&study);
+    write_ablation(&abl, &[]);
+    // The `small` row's runs become 3-class models (their binary view stays in the table).
+    for (s, &run) in ROWS[2].2.iter().enumerate() {
+        write_run(&abl, &Spec { task: "cnn_3class", ..run_spec(run, s as u64 + 1, 0.1, 520 + s as u64, "official") });
+    }
+    write_report_with_ablation(&study, models_dir(), &out, &[&abl]).unwrap();
+    let r: Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let rows = r["ablations"][0]["rows"].as_array().unwrap();
+    let want: Vec<f64> = ROWS[2]
+        .2
+        .iter()
+        .map(|run| {
+            let m: Value =
+                serde_json::from_slice(&std::fs::read(abl.join(run).join("metrics.json")).unwrap()).unwrap();
+            m["evaluation"]["classes"]["test"]["accuracy"].as_f64().unwrap()
+        })
+        .collect();
+    assert_eq!(rows[2]["numbers"]["class_test_accuracies"], json!(want));
+    assert_eq!(rows[0]["numbers"]["class_test_accuracies"], json!([]));
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    let line = md.lines().find(|l| l.starts_with("`small` is a 3-class model")).expect("no 3-class line");
+    assert!(line.contains(&format!("{:.2}% ± ", 100.0 * mean(want.iter().copied()))), "{line}");
+    assert!(!md.contains("`baseline` is a 3-class model"));
+}

@@ -54,6 +54,9 @@ pub struct RowNumbers {
     /// How the thresholds were chosen (the seeds' distinct rules, comma-separated); None when
     /// the runs predate `threshold_rule`.
     pub threshold_rule: Option<String>,
+    /// A 3-class row: each seed's argmax accuracy over normal / bacterial / viral on the test
+    /// split (empty for a binary row).
+    pub class_test_accuracies: Vec<f64>,
 }
 
 fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
@@ -100,6 +103,7 @@ fn numbers(runs: &[SeedRun], bootstrap: &BootstrapSettings) -> Option<RowNumbers
         auc: mean(runs.iter().filter_map(|r| r.eval().test.roc_auc)),
         threshold: mean(runs.iter().map(|r| r.eval().threshold))?,
         threshold_rule: threshold_rule(runs),
+        class_test_accuracies: runs.iter().filter_map(|r| Some(r.eval().classes.as_ref()?.test.accuracy)).collect(),
     })
 }
 
@@ -173,6 +177,7 @@ mod tests {
                 auc: None,
                 threshold: 0.5,
                 threshold_rule: None,
+                class_test_accuracies: vec![],
             }),
         }
     }

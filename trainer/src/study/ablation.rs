@@ -150,7 +150,8 @@ pub struct AblationArgs {
     /// A name for the settings (written to ablation.json; the file's rows decide the sizes)
     #[arg(long, default_value = "cpu")]
     pub profile: String,
-    /// Run only these rows (comma-separated); the others keep what they have
+    /// Run only these rows (comma-separated); the others keep what they have (ablation.json
+    /// lists a row left out only if this folder already holds a finished run of it)
     #[arg(long, value_delimiter = ',')]
     pub rows: Vec<String>,
     /// More `trainer train` options for every row, after the file's `common` (one quoted
@@ -192,9 +193,17 @@ pub fn run_ablation(a: &AblationArgs) -> Result<AblationJson> {
         }
     }
     bar.finish_and_clear();
+    // ablation.json lists the baseline, the rows run now and those a run folder already holds;
+    // a row never run in this folder (left out by --rows) is not part of its results.
+    let ran = |row: &AblationRow| {
+        row.name == file.baseline
+            || todo.iter().any(|t| t.name == row.name)
+            || file.seeds.iter().any(|s| a.out.join(format!("{}-s{s}", row.name)).join("metrics.json").exists())
+    };
     let rows = file
         .rows
         .iter()
+        .filter(|row| ran(row))
         .map(|row| AblationJsonRow {
             name: row.name.clone(),
             change: row.change.clone(),
@@ -226,7 +235,14 @@ mod tests {
     #[test]
     fn the_committed_ablation_parses_and_every_row_is_a_valid_run() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
-        for file in ["official_ablation.toml", "official_ablation_gpu.toml", "official_finetune_cpu.toml"] {
+        let files = [
+            "official_ablation.toml",
+            "official_ablation_gpu.toml",
+            "official_finetune_cpu.toml",
+            "official_recipe.toml",
+            "pooled_recipe.toml",
+        ];
+        for file in files {
             let f = AblationFile::load(&dir.join(file)).unwrap();
             assert!(f.seeds.len() >= 3);
             check_rows(&f);

@@ -20,7 +20,9 @@ pub enum ThresholdRule {
     /// accuracy is within one standard error of the best, the one nearest 0.5 (where
     /// class-balanced training puts the boundary). A validation set of a few hundred images
     /// cannot tell points a couple of images apart, so the noise should not move the threshold.
+    // Runs of the first day of this rule recorded serde's own spelling, `balanced_accuracy1se`.
     #[value(name = "balanced_accuracy_1se")]
+    #[serde(rename = "balanced_accuracy_1se", alias = "balanced_accuracy1se")]
     BalancedAccuracy1se,
     /// The sweep point with the highest accuracy.
     #[value(name = "accuracy")]
@@ -36,5 +38,25 @@ impl ThresholdRule {
             ThresholdRule::BalancedAccuracy1se => "balanced_accuracy_1se",
             ThresholdRule::Accuracy => "accuracy",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_spelling_is_the_command_line_name() {
+        for rule in [
+            ThresholdRule::BestF1,
+            ThresholdRule::BalancedAccuracy,
+            ThresholdRule::BalancedAccuracy1se,
+            ThresholdRule::Accuracy,
+        ] {
+            assert_eq!(serde_json::to_value(rule).unwrap(), rule.name());
+            assert_eq!(rule.to_possible_value().unwrap().get_name(), rule.name());
+        }
+        let old: ThresholdRule = serde_json::from_str("\"balanced_accuracy1se\"").unwrap();
+        assert_eq!(old, ThresholdRule::BalancedAccuracy1se);
     }
 }
