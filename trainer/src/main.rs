@@ -1,6 +1,5 @@
-//! Command line of the trainer. `trainer train` trains and evaluates the seed CNN or an
-//! ImageNet MobileNetV2 with a new head (frozen or fine-tuned) on a chest_xray folder in the Kaggle layout; `trainer eval` re-measures a finished run;
-//! `trainer split` shows what a protocol does to the data; `trainer bench` prints images/s.
+//! Command line of the trainer: one subcommand per job (train, eval, ensemble, split, bench,
+//! quantize, validate-int8, bench-int8, predict, suite, report, ablation, import-tflite).
 
 use std::path::PathBuf;
 
@@ -41,6 +40,9 @@ enum Command {
     Train(Box<TrainArgs>),
     /// Measure a finished run again (same split and threshold rule) and write eval.json.
     Eval(EvalArgs),
+    /// Average finished runs of one split into an ensemble (mean probability), choose its
+    /// threshold on validation, measure it on test and write runs/<name>/ like a run.
+    Ensemble(trainer::run::EnsembleArgs),
     /// Show how a protocol splits the data (images per kind and patients per side), as JSON.
     Split(SplitArgs),
     /// Print training throughput (images/s) of the seed CNN, or of MobileNetV2 fine-tuning,
@@ -63,12 +65,10 @@ enum Command {
     /// model (--run): one line per image with the class, p(pneumonia) and the threshold.
     /// Exits non-zero only when no image could be classified.
     Predict(PredictArgs),
-    /// Run a whole study from a grid file (experiments/seed_study.toml): every optimizer × lr
-    /// of every task on every protocol, early stopping and fine-tuning of the best, then the
-    /// chosen settings at several seeds. Resumable: finished runs are never redone.
+    /// Run a study from a grid file (experiments/seed_study.toml): every optimizer × lr, early
+    /// stopping and fine-tuning of the best, the choice at several seeds; resumable.
     Suite(SuiteArgs),
-    /// Write REPORT.md, results.json and figures/ (PNG and SVG) from a study folder of
-    /// `trainer suite` and the model cards in --models.
+    /// Write REPORT.md, results.json and figures/ from a `trainer suite` folder and --models cards.
     Report(ReportArgs),
     /// Run an ablation file (experiments/official_ablation.toml): rows that each change the
     /// baseline once, every row at the same seeds, resumably; writes ablation.json.
@@ -366,6 +366,7 @@ fn main() -> Result<()> {
             train_run(&cfg, &command_line)?;
         }
         Command::Eval(a) => eval_run(&a.run, a.data.as_deref(), a.cpu).map(drop)?,
+        Command::Ensemble(a) => trainer::run::ensemble_run(&a, &command_line).map(drop)?,
         Command::Split(a) => {
             let scan = kaggle::scan(&a.data)?;
             warn_skipped(&scan.skipped);

@@ -43,6 +43,9 @@ pub struct MetricsFile {
     /// test images are loaded (empty in runs made before this was recorded).
     #[serde(default)]
     pub protocol_order: Vec<String>,
+    /// An ensemble's member run folders (`trainer ensemble`); empty for a trained run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
     pub provenance: Provenance,
 }
 
@@ -84,4 +87,18 @@ pub struct Provenance {
     /// Seconds since the Unix epoch when the run started.
     pub started_unix: u64,
     pub wall_seconds: f64,
+}
+
+impl Provenance {
+    /// This working tree, `device` and the thread count now; `started` is when the run began.
+    pub fn now(device: tch::Device, command: &str, started_unix: u64, started: std::time::Instant) -> Provenance {
+        Provenance {
+            git_commit: crate::util::git::git_commit(),
+            device: crate::util::device::device_name(device),
+            threads: tch::get_num_threads(),
+            command: command.into(),
+            started_unix,
+            wall_seconds: started.elapsed().as_secs_f64(),
+        }
+    }
 }

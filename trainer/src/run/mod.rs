@@ -4,6 +4,7 @@
 //! every test image, with its patient), `curves.svg` and `pr_curve.svg`, `model.safetensors` (final weights) and the
 //! `best` / `last` checkpoints.
 
+pub mod ensemble_run;
 pub mod eval_run;
 pub mod history;
 pub mod load;
@@ -13,6 +14,7 @@ pub mod plot_files;
 pub mod predictions_file;
 pub mod train_run;
 
+pub use ensemble_run::{ensemble_run, EnsembleArgs};
 pub use eval_run::eval_run;
 pub use load::{load_run_model, read_metrics, RunModel};
 pub use train_run::train_run;

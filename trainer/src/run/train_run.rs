@@ -22,7 +22,6 @@ use crate::train::config::{ModelKind, TransferMode};
 use crate::train::{checkpoint, fit, FitOutcome, TrainConfig};
 use crate::util::device::{device_name, pick_device};
 use crate::util::fs::write_atomic;
-use crate::util::git::git_commit;
 
 /// What training a model produced, before metrics.json is assembled.
 struct Trained {
@@ -75,14 +74,8 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
         evaluation: m.report,
         milestones: m.milestones,
         protocol_order: order,
-        provenance: Provenance {
-            git_commit: git_commit(),
-            device: device_name(device),
-            threads: tch::get_num_threads(),
-            command: command.into(),
-            started_unix,
-            wall_seconds: wall.elapsed().as_secs_f64(),
-        },
+        members: Vec::new(),
+        provenance: Provenance::now(device, command, started_unix, wall),
     };
     write_atomic(&run.metrics(), &serde_json::to_vec_pretty(&metrics)?)?;
     // Plots come after the metrics are safe on disk: a drawing failure loses nothing.
@@ -248,7 +241,7 @@ fn train_transfer(
     Ok(Trained { outcome, measured, parameters, trainable_parameters, features })
 }
 
-fn data_summary(cfg: &TrainConfig, d: &Dataset) -> DataSummary {
+pub(super) fn data_summary(cfg: &TrainConfig, d: &Dataset) -> DataSummary {
     DataSummary {
         root: cfg.data.display().to_string(),
         usable_images: d.records.len(),

@@ -3,43 +3,19 @@
 //! resumably into one folder (a run is finished when its metrics.json exists) and writes
 //! `ablation.json`, which `trainer report --ablation` turns into the report's table.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, FromArgMatches};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::grid::located;
+use super::ablation_file::{without_options, AblationFile, AblationRow};
 use super::suite::finish_run;
+use crate::run::{ensemble_run, EnsembleArgs};
 use crate::train::TrainConfig;
 use crate::util::fs::write_atomic;
 use crate::util::git::git_commit;
 use crate::util::progress;
-
-/// The ablation file.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AblationFile {
-    /// Seeds every row runs at (split of the validation patients, weights, shuffling).
-    pub seeds: Vec<u64>,
-    /// The row the others are compared with.
-    pub baseline: String,
-    /// `trainer train` options every row shares.
-    pub common: Vec<String>,
-    #[serde(rename = "row")]
-    pub rows: Vec<AblationRow>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AblationRow {
-    pub name: String,
-    /// What the row changes, in words.
-    pub change: String,
-    /// Options added to `common` (later options win).
-    #[serde(default)]
-    pub args: Vec<String>,
-}
 
 /// What `trainer ablation` writes beside the runs (study-report/FORMAT.md).
 #[derive(Clone, Debug, Serialize)]
@@ -56,81 +32,10 @@ pub struct AblationJson {
 pub struct AblationJsonRow {
     pub name: String,
     pub change: String,
-    /// The `trainer train` command of one seed (`{seed}` stands for it).
+    /// The `trainer train` (or `trainer ensemble`) command of one seed (`{seed}` stands for it).
     pub command: String,
     pub seeds: Vec<u64>,
     pub runs: Vec<String>,
-}
-
-impl AblationFile {
-    pub fn load(path: &Path) -> Result<AblationFile> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read ablation file {}", path.display()))?;
-        let f: AblationFile = toml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!(located(&text, &e)))
-            .with_context(|| format!("ablation file {} is not valid", path.display()))?;
-        ensure!(!f.seeds.is_empty(), "ablation file {}: `seeds` is empty", path.display());
-        ensure!(
-            f.rows.iter().any(|r| r.name == f.baseline),
-            "ablation file {}: the baseline {:?} is not a [[row]]",
-            path.display(),
-            f.baseline
-        );
-        for (i, r) in f.rows.iter().enumerate() {
-            ensure!(
-                !r.name.is_empty()
-                    && r.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
-                "ablation file {}: row name {:?} must be letters, digits, '-' or '_'",
-                path.display(),
-                r.name
-            );
-            ensure!(
-                f.rows[..i].iter().all(|o| o.name != r.name),
-                "ablation file {}: row {:?} appears twice",
-                path.display(),
-                r.name
-            );
-        }
-        Ok(f)
-    }
-
-    /// The `trainer train` arguments of `row` at `seed`, its run folder under `out`.
-    fn args(&self, row: &AblationRow, seed: &str, out: &Path, data: (&Path, &Path)) -> Vec<String> {
-        let mut a: Vec<String> = vec!["train".into()];
-        a.extend(without_options(&self.common, &row.args));
-        a.extend(row.args.iter().cloned());
-        let (data, cache) = data;
-        a.extend([
-            "--seed".into(),
-            seed.into(),
-            "--name".into(),
-            format!("{}-s{seed}", row.name),
-            "--runs-dir".into(),
-            out.display().to_string(),
-            "--data".into(),
-            data.display().to_string(),
-            "--cache-dir".into(),
-            cache.display().to_string(),
-        ]);
-        a
-    }
-}
-
-/// `common` without the options `row` sets (an option and its value, when one follows), so
-/// the row's value replaces the shared one.
-fn without_options(common: &[String], row: &[String]) -> Vec<String> {
-    let set: Vec<&String> = row.iter().filter(|a| a.starts_with("--")).collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < common.len() {
-        let takes_value = common.get(i + 1).is_some_and(|v| !v.starts_with("--"));
-        let len = if common[i].starts_with("--") && takes_value { 2 } else { 1 };
-        if !set.contains(&&common[i]) {
-            out.extend_from_slice(&common[i..i + len]);
-        }
-        i += len;
-    }
-    out
 }
 
 /// `trainer ablation` options.
@@ -168,6 +73,13 @@ fn parse_train(args: &[String]) -> Result<TrainConfig> {
     TrainConfig::from_command_line(cli, None, &m)
 }
 
+/// The ensemble `args` (a `trainer ensemble` command line) describes.
+fn parse_ensemble(args: &[String]) -> Result<EnsembleArgs> {
+    let cmd = EnsembleArgs::augment_args(clap::Command::new("ensemble").no_binary_name(false));
+    let m = cmd.try_get_matches_from(args).with_context(|| format!("bad options: {}", args.join(" ")))?;
+    Ok(EnsembleArgs::from_arg_matches(&m)?)
+}
+
 /// Runs every row at every seed (finished runs are kept), then writes `ablation.json`.
 pub fn run_ablation(a: &AblationArgs) -> Result<AblationJson> {
     let mut file = AblationFile::load(&a.file)?;
@@ -181,7 +93,10 @@ pub fn run_ablation(a: &AblationArgs) -> Result<AblationJson> {
         file.rows.iter().filter(|r| a.rows.is_empty() || a.rows.contains(&r.name)).collect();
     let bar = progress::bar((todo.len() * file.seeds.len()) as u64, "ablation", "runs");
     let mut device = String::from("cpu");
-    for row in &todo {
+    // Rows that train first, then the ensembles of their runs.
+    let (trained, ensembles): (Vec<&AblationRow>, Vec<&AblationRow>) =
+        todo.iter().partition(|r| r.members.is_empty());
+    for row in trained {
         for seed in &file.seeds {
             let args = file.args(row, &seed.to_string(), &a.out, (&a.data, &a.cache_dir));
             let cfg = parse_train(&args)?;
@@ -192,13 +107,23 @@ pub fn run_ablation(a: &AblationArgs) -> Result<AblationJson> {
             bar.inc(1);
         }
     }
+    for row in ensembles {
+        for seed in &file.seeds {
+            if !a.out.join(row.run_name(seed)).join("metrics.json").exists() {
+                let args = file.ensemble_args(row, &seed.to_string(), &a.out, &a.data);
+                let e = parse_ensemble(&args)?;
+                device = ensemble_run(&e, &format!("trainer {}", args.join(" ")))?.provenance.device;
+            }
+            bar.inc(1);
+        }
+    }
     bar.finish_and_clear();
     // ablation.json lists the baseline, the rows run now and those a run folder already holds;
     // a row never run in this folder (left out by --rows) is not part of its results.
     let ran = |row: &AblationRow| {
         row.name == file.baseline
             || todo.iter().any(|t| t.name == row.name)
-            || file.seeds.iter().any(|s| a.out.join(format!("{}-s{s}", row.name)).join("metrics.json").exists())
+            || file.seeds.iter().any(|s| a.out.join(row.run_name(s)).join("metrics.json").exists())
     };
     let rows = file
         .rows
@@ -209,10 +134,10 @@ pub fn run_ablation(a: &AblationArgs) -> Result<AblationJson> {
             change: row.change.clone(),
             command: format!(
                 "trainer {}",
-                file.args(row, "{seed}", &a.out, (&a.data, &a.cache_dir)).join(" ")
+                file.command(row, "{seed}", &a.out, (&a.data, &a.cache_dir)).join(" ")
             ),
             seeds: file.seeds.clone(),
-            runs: file.seeds.iter().map(|s| format!("{}-s{s}", row.name)).collect(),
+            runs: file.seeds.iter().map(|s| row.run_name(s)).collect(),
         })
         .collect();
     let json = AblationJson {
@@ -230,20 +155,25 @@ pub fn run_ablation(a: &AblationArgs) -> Result<AblationJson> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
     fn the_committed_ablation_parses_and_every_row_is_a_valid_run() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
-        let files = [
-            "official_ablation.toml",
-            "official_ablation_gpu.toml",
-            "official_finetune_cpu.toml",
-            "official_recipe.toml",
-            "pooled_recipe.toml",
-        ];
+        // Every TOML with rows is an ablation file: a new one is checked without listing it here.
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            if path.extension().is_some_and(|e| e == "toml") && text.contains("[[row]]") {
+                files.push(path);
+            }
+        }
+        assert!(files.len() >= 6, "{files:?}");
         for file in files {
-            let f = AblationFile::load(&dir.join(file)).unwrap();
+            let f = AblationFile::load(&file).unwrap();
             assert!(f.seeds.len() >= 3);
             check_rows(&f);
         }
@@ -251,35 +181,19 @@ mod tests {
 
     fn check_rows(f: &AblationFile) {
         for row in &f.rows {
+            if !row.members.is_empty() {
+                let args = f.command(row, "7", Path::new("x"), (Path::new("d"), Path::new("c")));
+                let e = parse_ensemble(&args).unwrap();
+                assert_eq!(e.runs.len(), row.members.len());
+                assert_eq!(e.name, format!("{}-s7", row.name));
+                continue;
+            }
             let cfg =
                 parse_train(&f.args(row, "7", Path::new("x"), (Path::new("d"), Path::new("c")))).unwrap();
             cfg.validate().unwrap();
-            assert_eq!(cfg.seed, 7);
+            assert_eq!(cfg.seed, 7 + row.seed_offset);
+            assert_eq!(cfg.split_spec().seed, 7);
             assert_eq!(cfg.run_name(), format!("{}-s7", row.name));
         }
-    }
-
-    #[test]
-    fn a_row_option_replaces_the_shared_one() {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let common = s(&["--width", "1.0", "--cpu", "--lr", "0.001"]);
-        assert_eq!(without_options(&common, &s(&["--width", "0.35"])), s(&["--cpu", "--lr", "0.001"]));
-        assert_eq!(without_options(&common, &s(&["--cpu"])), s(&["--width", "1.0", "--lr", "0.001"]));
-    }
-
-    #[test]
-    fn a_bad_file_names_itself_and_the_problem() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.toml");
-        std::fs::write(
-            &p,
-            "seeds = [1]\nbaseline = \"b\"\ncommon = []\n[[row]]\nname = \"a\"\nchange = \"x\"\n",
-        )
-        .unwrap();
-        let e = format!("{:#}", AblationFile::load(&p).unwrap_err());
-        assert!(e.contains("a.toml") && e.contains("baseline"), "{e}");
-        std::fs::write(&p, "seeds = [1]\nbaseline = 3\n").unwrap();
-        let e = format!("{:#}", AblationFile::load(&p).unwrap_err());
-        assert!(e.contains("line 2"), "{e}");
     }
 }

@@ -3,6 +3,7 @@
 //! drawn from the study folder by the `study-report` crate (`trainer report`).
 
 pub mod ablation;
+pub mod ablation_file;
 pub mod grid;
 pub mod plan;
 pub mod select;

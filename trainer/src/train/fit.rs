@@ -101,9 +101,7 @@ fn train_epoch(
 /// Sets every var-store group's learning rate to `scale` times its rate in `cfg` (group 0
 /// `cfg.lr`, the others `cfg.lr` times their `cfg.lr_group_factors()`).
 fn set_rates(opt: &mut Optimizer, cfg: &TrainConfig, scale: f64) {
-    if scale != 1.0 {
-        opt.set_lr_group(0, cfg.lr * scale);
-    }
+    opt.set_lr_group(0, cfg.lr * scale);
     for (group, factor) in cfg.lr_group_factors() {
         opt.set_lr_group(group, cfg.lr * factor * scale);
     }
