@@ -139,6 +139,9 @@ fn ablation_results_section_and_figure() {
     assert_eq!(bins.len(), 10);
     assert_eq!(bins.iter().map(|b| b["count"].as_u64().unwrap()).sum::<u64>(), 90);
     assert_eq!(cal["figure"], format!("reliability-ablation-{}", ROWS[best].0));
+    // The table's ECE column is the mean the calibration section reports for that row.
+    let row_ece = a["rows"][best]["numbers"]["ece"].as_f64().unwrap();
+    assert!((row_ece - cal["ece_mean"].as_f64().unwrap()).abs() < 1e-12, "{row_ece} vs {cal}");
     // The baseline's calibration is shown too when validation prefers another row.
     let base_cal = &a["baseline_calibration"];
     if best == 0 {

@@ -69,9 +69,7 @@ pub struct SeedCalibration {
 }
 
 fn seed_calibration(run: &SeedRun) -> Option<SeedCalibration> {
-    let scored: Vec<(f32, bool)> =
-        run.predictions.as_ref()?.iter().map(|p| (p.p_pneumonia, p.label == 1)).collect();
-    let c = calibration(&scored, BINS)?;
+    let c = calibration(&run.scored()?, BINS)?;
     Some(SeedCalibration { run: run.name.clone(), seed: run.seed(), ece: c.ece, bins: c.bins })
 }
 

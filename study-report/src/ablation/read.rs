@@ -54,6 +54,11 @@ impl SeedRun {
     pub fn seed(&self) -> u64 {
         self.metrics.config.seed
     }
+
+    /// (p(pneumonia), has pneumonia) of every test image; None without test_predictions.csv.
+    pub fn scored(&self) -> Option<Vec<(f32, bool)>> {
+        Some(self.predictions.as_ref()?.iter().map(|p| (p.p_pneumonia, p.label == 1)).collect())
+    }
 }
 
 pub struct Row {

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::read::{Ablation, Row, SeedRun};
 use crate::bootstrap::{seed_mean_accuracy_ci95, BootstrapSettings};
+use crate::calibration::{calibration, BINS};
 use crate::predictions::correctness;
 use crate::stats::mean_sd;
 
@@ -49,6 +50,9 @@ pub struct RowNumbers {
     pub specificity: f64,
     /// Mean over the seeds that have one; None when none has.
     pub auc: Option<f64>,
+    /// Expected calibration error on test (10 bins), mean over the seeds with
+    /// test_predictions.csv; None when none has.
+    pub ece: Option<f64>,
     /// Mean of the seeds' chosen thresholds.
     pub threshold: f64,
     /// How the thresholds were chosen (the seeds' distinct rules, comma-separated); None when
@@ -101,6 +105,7 @@ fn numbers(runs: &[SeedRun], bootstrap: &BootstrapSettings) -> Option<RowNumbers
         sensitivity: mean(runs.iter().map(|r| at(r).recall))?,
         specificity: mean(runs.iter().map(|r| at(r).specificity))?,
         auc: mean(runs.iter().filter_map(|r| r.eval().test.roc_auc)),
+        ece: mean(runs.iter().filter_map(|r| Some(calibration(&r.scored()?, BINS)?.ece))),
         threshold: mean(runs.iter().map(|r| r.eval().threshold))?,
         threshold_rule: threshold_rule(runs),
         class_test_accuracies: runs.iter().filter_map(|r| Some(r.eval().classes.as_ref()?.test.accuracy)).collect(),
@@ -175,6 +180,7 @@ mod tests {
                 sensitivity: 0.9,
                 specificity: 0.9,
                 auc: None,
+                ece: None,
                 threshold: 0.5,
                 threshold_rule: None,
                 class_test_accuracies: vec![],

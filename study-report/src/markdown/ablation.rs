@@ -108,7 +108,7 @@ fn table_row(r: &AblationRow, baseline: &str) -> String {
     let Some(n) = &r.numbers else {
         let planned = r.planned_seeds.len();
         return format!(
-            "| {mark} | {name} | {} | 0 of {planned} | not finished | — | — | — | — | — | — | — |\n",
+            "| {mark} | {name} | {} | 0 of {planned} | not finished | — | — | — | — | — | — | — | — |\n",
             cell(&r.change)
         );
     };
@@ -122,7 +122,7 @@ fn table_row(r: &AblationRow, baseline: &str) -> String {
     };
     let rule = n.threshold_rule.as_ref().map_or(String::new(), |r| format!(" ({r})"));
     format!(
-        "| {mark} | {name} | {} | {seeds} | {} | {} ± {sd} | {} | {delta} | {:.3} | {:.3} | {} | {:.2}{rule} |\n",
+        "| {mark} | {name} | {} | {seeds} | {} | {} ± {sd} | {} | {delta} | {:.3} | {:.3} | {} | {} | {:.2}{rule} |\n",
         cell(&r.change),
         pct(n.validation_accuracy),
         pct(n.test_accuracy),
@@ -130,6 +130,7 @@ fn table_row(r: &AblationRow, baseline: &str) -> String {
         n.sensitivity,
         n.specificity,
         opt3(n.auc),
+        opt3(n.ece),
         n.threshold
     )
 }
@@ -224,9 +225,9 @@ pub fn ablation_section(a: &AblationResults, bootstrap: &BootstrapSettings, figu
     let _ = writeln!(
         s,
         "| ✓ | row | change | seeds | val accuracy | {test} | 95% CI | Δ vs baseline (points) \
-         | sensitivity | specificity | AUC | threshold |"
+         | sensitivity | specificity | AUC | ECE | threshold |"
     );
-    s += "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for r in &a.rows {
         s += &table_row(r, &a.baseline);
     }
