@@ -59,7 +59,7 @@ pub struct Evaluation {
     /// The threshold chosen on the validation sweep (best F1 unless `threshold_rule` says otherwise).
     pub threshold: f64,
     /// How `threshold` was chosen (`best_f1`, `balanced_accuracy`, …); absent in older runs.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rule_name")]
     pub threshold_rule: Option<String>,
     pub validation: SplitEval,
     pub test: SplitEval,
@@ -156,9 +156,25 @@ pub fn read_metrics(path: &Path) -> Result<Metrics> {
     serde_json::from_slice(&text).with_context(|| format!("{} is not a valid metrics.json", path.display()))
 }
 
+/// A threshold rule's name as the trainer's command line spells it: runs of the first day of
+/// the one-standard-error rule recorded serde's own spelling, `balanced_accuracy1se`.
+fn rule_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let rule = Option::<String>::deserialize(d)?;
+    Ok(rule.map(|r| if r == "balanced_accuracy1se" { "balanced_accuracy_1se".into() } else { r }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_old_spelling_of_the_1se_rule_reads_as_the_new() {
+        let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/recipe/recipe-s4/metrics.json");
+        let raw = std::fs::read_to_string(&run).unwrap();
+        assert!(raw.contains("\"balanced_accuracy1se\""), "the committed run should hold the old spelling");
+        let m = read_metrics(&run).unwrap();
+        assert_eq!(m.evaluation.threshold_rule.as_deref(), Some("balanced_accuracy_1se"));
+    }
 
     #[test]
     fn reads_a_committed_run_of_the_older_format() {
