@@ -65,19 +65,22 @@ pub struct AblationArgs {
     pub add: Option<String>,
 }
 
+/// `args` (a subcommand's command line) parsed by the options of `A`.
+fn matches<A: Args>(name: &'static str, args: &[String]) -> Result<clap::ArgMatches> {
+    let cmd = A::augment_args(clap::Command::new(name).no_binary_name(false));
+    cmd.try_get_matches_from(args).with_context(|| format!("bad options: {}", args.join(" ")))
+}
+
 /// The config `args` (a `trainer train` command line) describes.
 fn parse_train(args: &[String]) -> Result<TrainConfig> {
-    let cmd = TrainConfig::augment_args(clap::Command::new("train").no_binary_name(false));
-    let m = cmd.try_get_matches_from(args).with_context(|| format!("bad options: {}", args.join(" ")))?;
+    let m = matches::<TrainConfig>("train", args)?;
     let cli = TrainConfig::from_arg_matches(&m)?;
     TrainConfig::from_command_line(cli, None, &m)
 }
 
 /// The ensemble `args` (a `trainer ensemble` command line) describes.
 fn parse_ensemble(args: &[String]) -> Result<EnsembleArgs> {
-    let cmd = EnsembleArgs::augment_args(clap::Command::new("ensemble").no_binary_name(false));
-    let m = cmd.try_get_matches_from(args).with_context(|| format!("bad options: {}", args.join(" ")))?;
-    Ok(EnsembleArgs::from_arg_matches(&m)?)
+    Ok(EnsembleArgs::from_arg_matches(&matches::<EnsembleArgs>("ensemble", args)?)?)
 }
 
 /// Runs every row at every seed (finished runs are kept), then writes `ablation.json`.

@@ -46,7 +46,7 @@ pub struct AblationRow {
 impl AblationRow {
     /// The run folder (and `--name`) of this row at `seed`, which may be the `{seed}` placeholder.
     pub fn run_name(&self, seed: impl std::fmt::Display) -> String {
-        format!("{}-s{seed}", self.name)
+        run_name(&self.name, seed)
     }
 }
 
@@ -100,7 +100,7 @@ impl AblationFile {
     pub fn ensemble_args(&self, row: &AblationRow, seed: &str, out: &Path, data: &Path) -> Vec<String> {
         let mut a: Vec<String> = vec!["ensemble".into()];
         for m in &row.members {
-            a.extend(["--run".into(), out.join(format!("{m}-s{seed}")).display().to_string()]);
+            a.extend(["--run".into(), out.join(run_name(m, seed)).display().to_string()]);
         }
         a.extend(folder_args(row, seed, out, data));
         if self.common.iter().any(|o| o == "--cpu") {
@@ -138,6 +138,11 @@ impl AblationFile {
         a.extend(["--cache-dir".into(), cache.display().to_string()]);
         a
     }
+}
+
+/// The run folder of the row named `row` at `seed` (for an ensemble, of each member row too).
+fn run_name(row: &str, seed: impl std::fmt::Display) -> String {
+    format!("{row}-s{seed}")
 }
 
 /// Where the run of `row` at `seed` goes and which data it reads (either command).
