@@ -380,3 +380,58 @@ fn a_three_class_row_reports_its_argmax_accuracy() {
     assert!(line.contains(&format!("{:.2}% ± ", 100.0 * mean(want.iter().copied()))), "{line}");
     assert!(!md.contains("`baseline` is a 3-class model"));
 }
+
+/// Writes `shifted_validation.json` (only the fields the report reads) into `run`.
+fn write_shifted(dir: &Path, run: &str, accuracy: f64) {
+    let v = json!({"threshold": 0.5, "mean_accuracy": accuracy, "mean_specificity": accuracy - 0.1});
+    std::fs::write(dir.join(run).join("shifted_validation.json"), serde_json::to_vec(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn shifted_validation_chooses_among_fully_measured_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (study, abl, out) = (tmp.path().join("study"), tmp.path().join("ablation"), tmp.path().join("out"));
+    synthetic::write_study(&study);
+    write_ablation(&abl, &[]);
+    // `balanced` scores best but one of its runs has no shifted validation: not a candidate.
+    let scores = [("baseline", 0.80), ("balanced", 0.95), ("small", 0.85)];
+    for (row, acc) in scores {
+        for s in 1..=3 {
+            if format!("{row}-s{s}") != "balanced-s3" {
+                write_shifted(&abl, &format!("{row}-s{s}"), acc + 0.01 * s as f64);
+            }
+        }
+    }
+    write_report_with_ablation(&study, models_dir(), &out, &[&abl]).unwrap();
+    let r: Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let v = &r["ablations"][0]["shifted"];
+    assert_eq!(v["choice"], "small");
+    let rows: Vec<&str> = v["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(rows, ["baseline", "small"]);
+    assert!((v["rows"][1]["shifted_accuracy"].as_f64().unwrap() - 0.87).abs() < 1e-12);
+    assert!((v["rows"][1]["shifted_specificity"].as_f64().unwrap() - 0.77).abs() < 1e-12);
+    assert_eq!(v["runs"].as_array().unwrap().len(), 8);
+    // The run correlation against the metrics files themselves.
+    let runs: Vec<(f64, f64)> = v["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["shifted_accuracy"].as_f64().unwrap(), accuracies(&abl, x["run"].as_str().unwrap()).1))
+        .collect();
+    let (a, b): (Vec<f64>, Vec<f64>) = runs.into_iter().unzip();
+    let expected = study_report::stats::spearman(&a, &b).unwrap();
+    assert!((v["correlations"]["runs_shifted"].as_f64().unwrap() - expected).abs() < 1e-12);
+    assert_eq!(v["correlations"]["rows"], 2);
+    assert!(v["correlations"]["rows_shifted"].is_null(), "two rows give no rank correlation");
+
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(md.contains("### Shifted validation (`experiments/shifted_validation.md`)"), "{md}");
+    assert!(md.contains("| ◆ | **small** | 3 |"), "{md}");
+    assert!(md.contains("## Does validation predict the official test split?"));
+    assert!(md.contains("(8 runs, each counted once)"));
+
+    // A damaged file is an error naming it.
+    std::fs::write(abl.join("small-s2").join("shifted_validation.json"), b"{\"mean_acc").unwrap();
+    let e = format!("{:#}", read_ablation(&abl).err().expect("a damaged file must fail"));
+    assert!(e.contains("small-s2") && e.contains("shifted_validation.json"), "{e}");
+}

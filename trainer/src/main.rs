@@ -1,5 +1,6 @@
-//! Command line of the trainer: one subcommand per job (train, eval, ensemble, split, bench,
-//! quantize, validate-int8, bench-int8, predict, suite, report, ablation, import-tflite).
+//! Command line of the trainer: one subcommand per job (train, eval, ensemble,
+//! shifted-validation, split, bench, quantize, validate-int8, bench-int8, predict, suite,
+//! report, ablation, import-tflite).
 
 use std::path::PathBuf;
 
@@ -39,10 +40,14 @@ enum Command {
     /// model.safetensors, plots).
     Train(Box<TrainArgs>),
     /// Measure a finished run again (same split and threshold rule) and write eval.json.
-    Eval(EvalArgs),
+    Eval(trainer::run::EvalArgs),
     /// Average finished runs of one split into an ensemble (mean probability), choose its
     /// threshold on validation, measure it on test and write runs/<name>/ like a run.
     Ensemble(trainer::run::EnsembleArgs),
+    /// Measure finished runs' validation images through fixed acquisition shifts at each
+    /// run's own threshold; write shifted_validation.json beside metrics.json.
+    #[command(name = "shifted-validation")]
+    ShiftedValidation(trainer::run::ShiftedArgs),
     /// Show how a protocol splits the data (images per kind and patients per side), as JSON.
     Split(SplitArgs),
     /// Print training throughput (images/s) of the seed CNN, or of MobileNetV2 fine-tuning,
@@ -230,19 +235,6 @@ struct TrainArgs {
 }
 
 #[derive(Args)]
-struct EvalArgs {
-    /// A run folder written by `trainer train` (holds metrics.json and model.safetensors)
-    #[arg(long)]
-    run: PathBuf,
-    /// Evaluate on this chest_xray folder instead of the one the run was trained on
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Use the CPU even when a CUDA GPU is available
-    #[arg(long)]
-    cpu: bool,
-}
-
-#[derive(Args)]
 struct SplitArgs {
     /// The chest_xray folder in the Kaggle layout
     #[arg(long, default_value = "../shared/data/chest_xray")]
@@ -367,6 +359,7 @@ fn main() -> Result<()> {
         }
         Command::Eval(a) => eval_run(&a.run, a.data.as_deref(), a.cpu).map(drop)?,
         Command::Ensemble(a) => trainer::run::ensemble_run(&a, &command_line).map(drop)?,
+        Command::ShiftedValidation(a) => trainer::run::shifted_runs(&a).map(drop)?,
         Command::Split(a) => {
             let scan = kaggle::scan(&a.data)?;
             warn_skipped(&scan.skipped);

@@ -54,6 +54,24 @@ fn selection_is_frozen_before_the_test_images_are_loaded() {
     // The final model is the last epoch's, not the last milestone's: eval reproduces it.
     let again = trainer::run::eval_run(&dir, None, true).unwrap();
     assert_eq!(again.test.at_chosen_threshold.confusion, m.evaluation.test.at_chosen_threshold.confusion);
+
+    // Shifted validation reads the validation images only, at the threshold the run froze:
+    // its clean view is the run's own validation accuracy, and metrics.json is untouched.
+    let before = std::fs::read(dir.join("metrics.json")).unwrap();
+    let v = trainer::run::shifted_run::shifted_run(&dir, None, true).unwrap();
+    assert_eq!(v.threshold, m.evaluation.threshold);
+    assert_eq!(v.images, m.evaluation.validation.images);
+    assert_eq!(v.clean.accuracy, m.evaluation.validation.at_chosen_threshold.accuracy);
+    let views: Vec<&str> = v.shifted.iter().map(|x| x.view.as_str()).collect();
+    assert_eq!(views, ["gamma_0.67", "gamma_1.5", "contrast_0.7", "half_resolution", "zoom_in", "zoom_out"]);
+    let mean = v.shifted.iter().map(|x| x.accuracy).sum::<f64>() / 6.0;
+    assert!((v.mean_accuracy - mean).abs() < 1e-12);
+    let written: trainer::run::shifted_run::ShiftedValidation =
+        serde_json::from_slice(&std::fs::read(dir.join("shifted_validation.json")).unwrap()).unwrap();
+    // serde_json reads floats to within an ulp, not always bit for bit.
+    assert_eq!(written.shifted.len(), 6);
+    assert!((written.mean_accuracy - v.mean_accuracy).abs() < 1e-12 && written.threshold == v.threshold);
+    assert_eq!(std::fs::read(dir.join("metrics.json")).unwrap(), before);
 }
 
 /// `(file, line)` of every non-comment line under `dir` containing `needle`.

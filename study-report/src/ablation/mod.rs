@@ -5,6 +5,7 @@
 //! baseline: one object of results.json's `ablations`.
 
 pub mod read;
+pub mod shifted;
 pub mod table;
 
 use std::path::Path;
@@ -15,6 +16,7 @@ use crate::bootstrap::BootstrapSettings;
 use crate::calibration::{calibration, ReliabilityBin, BINS};
 use crate::stats::mean_sd;
 use read::{Ablation, SeedRun};
+use shifted::{shifted_validation, ShiftedValidation};
 use table::{table, AblationRow};
 
 #[derive(Clone, Debug, Serialize)]
@@ -43,6 +45,9 @@ pub struct AblationResults {
     /// Calibration of the baseline row when it is not the validation choice; None when it is,
     /// or without its test predictions.
     pub baseline_calibration: Option<ChoiceCalibration>,
+    /// Shifted validation (`shifted_validation.json` in the run folders); None when no run
+    /// has it.
+    pub shifted: Option<ShiftedValidation>,
     /// What the ablation lacks, in words (also in the report's missing list).
     pub missing: Vec<String>,
 }
@@ -196,6 +201,7 @@ pub fn build(ablation: &Ablation, bootstrap: &BootstrapSettings) -> AblationResu
         calibration: choice.as_deref().and_then(|c| row_calibration(ablation, c)),
         baseline_calibration: baseline_differs.then(|| row_calibration(ablation, &p.baseline)).flatten(),
         missing: missing_notes(ablation, choice.as_deref(), &protocols),
+        shifted: shifted_validation(ablation),
         validation_choice: choice,
         rows,
     }

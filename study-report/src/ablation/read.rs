@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
+use super::shifted::{read_shifted, ShiftedFile};
 use crate::metrics::{read_metrics, Evaluation, Metrics};
 use crate::predictions::{read_predictions, Prediction};
 use crate::study::optional;
@@ -44,6 +45,8 @@ pub struct SeedRun {
     pub metrics: Metrics,
     /// None when the folder has no test_predictions.csv.
     pub predictions: Option<Vec<Prediction>>,
+    /// None when the folder has no shifted_validation.json.
+    pub shifted: Option<ShiftedFile>,
 }
 
 impl SeedRun {
@@ -103,6 +106,7 @@ fn read_row(dir: &Path, plan: &PlannedRow) -> Result<Row> {
             name: name.clone(),
             metrics: read_metrics(&metrics_path)?,
             predictions: optional(folder.join("test_predictions.csv"), read_predictions)?,
+            shifted: optional(folder.join("shifted_validation.json"), read_shifted)?,
         });
     }
     Ok(row)

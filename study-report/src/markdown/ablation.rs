@@ -239,5 +239,6 @@ pub fn ablation_section(a: &AblationResults, bootstrap: &BootstrapSettings, figu
         let _ = writeln!(s, "- `{}` (seeds {}): `{}`", r.name, seeds_list(&r.planned_seeds), r.command);
     }
     s += "\n";
+    s += &super::shifted::shifted_section(a);
     s + &calibrations(a, figures)
 }

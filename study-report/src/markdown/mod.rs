@@ -2,6 +2,7 @@
 //! `Results` or one of the seed's published numbers in `seed_numbers`.
 
 mod ablation;
+mod shifted;
 mod fmt;
 mod grid;
 mod headline;
@@ -105,6 +106,7 @@ pub fn render(r: &Results, figures: &[String]) -> String {
     for a in &r.ablations {
         s += &ablation::ablation_section(a, &r.bootstrap, figures);
     }
+    s += &shifted::pooled_correlation_section(&r.ablations);
     s += &int8_section(r);
     s += &missing_section(r);
     s

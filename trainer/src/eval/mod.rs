@@ -7,6 +7,7 @@ pub mod plots;
 pub mod predict;
 pub mod report;
 pub mod selection;
+pub mod shift;
 pub mod threshold;
 
 pub use measure::{fmt_auc, measure_test, print_report, select, val_score};

@@ -1,9 +1,10 @@
 //! `trainer eval`: re-measure a finished run from its folder alone, write `eval.json` and
 //! redraw its plots.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use clap::Args;
 
 use super::load::{load_run_model, read_metrics};
 use super::{plot_files, RunDir};
@@ -12,6 +13,20 @@ use crate::data::SplitData;
 use crate::eval::{measure_test, print_report, select, EvalReport};
 use crate::util::device::pick_device;
 use crate::util::fs::write_atomic;
+
+/// `trainer eval` options.
+#[derive(Args, Clone, Debug)]
+pub struct EvalArgs {
+    /// A run folder written by `trainer train` (holds metrics.json and model.safetensors)
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Evaluate on this chest_xray folder instead of the one the run was trained on
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Use the CPU even when a CUDA GPU is available
+    #[arg(long)]
+    pub cpu: bool,
+}
 
 /// Re-evaluates a finished run (its own config, optionally another data folder), writes
 /// `eval.json` and redraws the plots beside it.

@@ -12,10 +12,12 @@ pub mod metrics_file;
 pub mod milestones;
 pub mod plot_files;
 pub mod predictions_file;
+pub mod shifted_run;
 pub mod train_run;
 
 pub use ensemble_run::{ensemble_run, EnsembleArgs};
-pub use eval_run::eval_run;
+pub use eval_run::{eval_run, EvalArgs};
+pub use shifted_run::{shifted_runs, ShiftedArgs};
 pub use load::{load_run_model, read_metrics, RunModel};
 pub use train_run::train_run;
 

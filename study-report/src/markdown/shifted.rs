@@ -1,0 +1,89 @@
+//! Shifted validation in the report: a table per ablation (the row the shifted views prefer,
+//! beside clean validation and test accuracy), and one paragraph over every ablation's runs
+//! together: does clean or shifted validation rank the runs the way the test split does?
+
+use std::fmt::Write;
+
+use super::fmt::{opt3, pct};
+use crate::ablation::shifted::{correlations, Correlations, RunScores, ShiftedRow};
+use crate::ablation::{test_split_words, AblationResults};
+
+const PLAN: &str = "experiments/shifted_validation.md";
+
+fn correlation_sentence(c: &Correlations, test: &str) -> String {
+    let rows = if c.rows >= 3 {
+        format!(
+            "; over the {} rows with every run measured, {} for clean and {} for shifted validation",
+            c.rows,
+            opt3(c.rows_clean),
+            opt3(c.rows_shifted)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "Spearman rank correlation with the accuracy on {test}: over the {} runs measured, {} for clean \
+         validation and {} for shifted validation{rows}.\n\n",
+        c.runs,
+        opt3(c.runs_clean),
+        opt3(c.runs_shifted)
+    )
+}
+
+fn table_row(r: &ShiftedRow, choice: Option<&str>) -> String {
+    let chosen = choice == Some(r.name.as_str());
+    let (mark, name) = if chosen { ("◆", format!("**{}**", r.name)) } else { ("", r.name.clone()) };
+    format!(
+        "| {mark} | {name} | {} | {} | {} | {:.3} | {} |\n",
+        r.seeds,
+        pct(r.validation_accuracy),
+        pct(r.shifted_accuracy),
+        r.shifted_specificity,
+        pct(r.test_accuracy)
+    )
+}
+
+/// The ablation's shifted-validation subsection; empty when none of its runs has one.
+pub fn shifted_section(a: &AblationResults) -> String {
+    let Some(v) = &a.shifted else { return String::new() };
+    let test = test_split_words(&a.protocol);
+    let mut s = format!("### Shifted validation (`{PLAN}`)\n\n");
+    let _ = write!(
+        s,
+        "Each run's validation images through six fixed acquisition shifts (gamma 0.67 and 1.5, contrast \
+         × 0.7, half resolution, zoom in to the central 80%, zoom out to 80%), at the threshold the run \
+         chose on clean validation; `trainer shifted-validation --run <run folder>` writes them. Means over \
+         the views, then over seeds. ◆ marks the row with the highest shifted-validation accuracy among \
+         rows with every run measured; the accuracy on {test} stands beside it and chooses nothing.\n\n"
+    );
+    s += "| ◆ | row | seeds | val accuracy | shifted val accuracy | shifted val specificity | test accuracy |\n";
+    s += "|---|---|---|---|---|---|---|\n";
+    for r in &v.rows {
+        s += &table_row(r, v.choice.as_deref());
+    }
+    s += "\n";
+    s + &correlation_sentence(&v.correlations, test)
+}
+
+/// Every official-protocol ablation's measured runs together (a run copied into two
+/// folders, same name and numbers, counts once): one paragraph, empty when fewer than three.
+pub fn pooled_correlation_section(ablations: &[AblationResults]) -> String {
+    let mut runs: Vec<&RunScores> = Vec::new();
+    let official = ablations.iter().filter(|a| a.protocol == "official");
+    for r in official.filter_map(|a| a.shifted.as_ref()).flat_map(|v| &v.runs) {
+        if !runs.contains(&r) {
+            runs.push(r);
+        }
+    }
+    if runs.len() < 3 {
+        return String::new();
+    }
+    let owned: Vec<RunScores> = runs.into_iter().cloned().collect();
+    let c = correlations(&owned, &[]);
+    format!(
+        "## Does validation predict the official test split?\n\nAll runs of the official-protocol \
+         ablations above that have shifted validation ({} runs, each counted once). {}",
+        c.runs,
+        correlation_sentence(&c, "the official test split")
+    )
+}
