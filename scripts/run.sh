@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, end to end: set up; train the shipped recipe (experiments/official_recipe.toml,
-# row `recipe`: MobileNetV2-0.35 fine-tuned on augmented 160 px images, at seeds 4-6) on the
-# official split, whose test patients come from another cohort; train the seed CNN study
+# The main job, end to end: set up; train the shipped recipe (experiments/official_shipped.toml:
+# MobileNetV2-0.35, its top 10 blocks fine-tuned on augmented 160 px images, at seeds 4-6) on
+# the official split, whose test patients come from another cohort, and measure its shifted
+# validation (experiments/shifted_validation.md); train the seed CNN study
 # (experiments/default.toml: two settings compared on validation, early stopping, the chosen
 # one at three seeds) on the pooled patient-disjoint split; quantize the first seed of each to
 # int8, validate each blob (infer-core bit for bit against the integer reference, and against
@@ -10,7 +11,7 @@
 #   DATA=<chest_xray folder>   default ../shared/data/chest_xray
 #   PROFILE=quick|full         default quick (full: the seed's 180 px, meant for a GPU)
 #
-# Outputs: runs/recipe/ and runs/default-<profile>/ (run folders), runs/models/ (blobs +
+# Outputs: runs/shipped/ and runs/default-<profile>/ (run folders), runs/models/ (blobs +
 # cards), runs/report-default/ (REPORT.md, results.json, figures/). Finished runs are kept, so
 # a second call only redoes what is missing.
 set -euo pipefail
@@ -22,13 +23,17 @@ scripts/setup.sh
 cargo build --release -p trainer
 trainer=target/release/trainer
 
-"$trainer" ablation experiments/official_recipe.toml --rows recipe --out runs/recipe --data "$DATA"
+"$trainer" ablation experiments/official_shipped.toml --out runs/shipped --data "$DATA"
+for seed in 4 5 6; do
+  [ -f "runs/shipped/shipped-s$seed/shifted_validation.json" ] ||
+    "$trainer" shifted-validation --run "runs/shipped/shipped-s$seed" --data "$DATA"
+done
 "$trainer" suite experiments/default.toml --profile "$PROFILE" --out "$STUDY" --data "$DATA"
 # The headline models: the recipe's first seed, and the seed CNN's chosen setting's first seed.
-runs=(runs/recipe/recipe-s4 "$(ls -d "$STUDY"/seeds-cnn-pooled-*-s1 | head -n 1)")
+runs=(runs/shipped/shipped-s4 "$(ls -d "$STUDY"/seeds-cnn-pooled-*-s1 | head -n 1)")
 for run in "${runs[@]}"; do
   "$trainer" quantize --run "$run" --out runs/models --data "$DATA"
   "$trainer" validate-int8 --model "runs/models/$(basename "$run").int8.postcard" --data "$DATA"
 done
-"$trainer" report --study "$STUDY" --models runs/models --out runs/report-default --ablation runs/recipe
+"$trainer" report --study "$STUDY" --models runs/models --out runs/report-default --ablation runs/shipped
 echo "done: runs/report-default/REPORT.md; int8 blobs runs/models/{$(basename "${runs[0]}"),$(basename "${runs[1]}")}.int8.postcard"

@@ -33,6 +33,7 @@ pub struct RunScores {
     pub run: String,
     pub validation_accuracy: f64,
     pub shifted_accuracy: f64,
+    pub shifted_specificity: f64,
     pub test_accuracy: f64,
 }
 
@@ -53,6 +54,9 @@ pub struct Correlations {
     pub runs: usize,
     pub runs_clean: Option<f64>,
     pub runs_shifted: Option<f64>,
+    /// Shifted-validation specificity alone (what the official split punishes is normal
+    /// images read as pneumonia).
+    pub runs_shifted_specificity: Option<f64>,
     pub rows: usize,
     pub rows_clean: Option<f64>,
     pub rows_shifted: Option<f64>,
@@ -73,6 +77,7 @@ fn run_scores(r: &SeedRun) -> Option<RunScores> {
         run: r.name.clone(),
         validation_accuracy: r.eval().validation.at_chosen_threshold.accuracy,
         shifted_accuracy: r.shifted.as_ref()?.mean_accuracy,
+        shifted_specificity: r.shifted.as_ref()?.mean_specificity,
         test_accuracy: r.eval().test.at_chosen_threshold.accuracy,
     })
 }
@@ -105,6 +110,7 @@ pub fn correlations(runs: &[RunScores], rows: &[ShiftedRow]) -> Correlations {
         runs: runs.len(),
         runs_clean: spearman(&col(|r| r.validation_accuracy), &test),
         runs_shifted: spearman(&col(|r| r.shifted_accuracy), &test),
+        runs_shifted_specificity: spearman(&col(|r| r.shifted_specificity), &test),
         rows: rows.len(),
         rows_clean: spearman(&row_col(|r| r.validation_accuracy), &row_test),
         rows_shifted: spearman(&row_col(|r| r.shifted_accuracy), &row_test),
@@ -139,6 +145,7 @@ mod tests {
             run: name.into(),
             validation_accuracy: val,
             shifted_accuracy: shifted,
+            shifted_specificity: 1.0 - shifted,
             test_accuracy: test,
         }
     }
@@ -149,6 +156,7 @@ mod tests {
         let runs = [run("a", 0.97, 0.90, 0.85), run("b", 0.96, 0.91, 0.88), run("c", 0.95, 0.93, 0.90)];
         let c = correlations(&runs, &[]);
         assert_eq!((c.runs, c.runs_clean, c.runs_shifted), (3, Some(-1.0), Some(1.0)));
+        assert_eq!(c.runs_shifted_specificity, Some(-1.0));
         assert_eq!((c.rows, c.rows_clean, c.rows_shifted), (0, None, None));
     }
 }

@@ -23,10 +23,11 @@ fn correlation_sentence(c: &Correlations, test: &str) -> String {
     };
     format!(
         "Spearman rank correlation with the accuracy on {test}: over the {} runs measured, {} for clean \
-         validation and {} for shifted validation{rows}.\n\n",
+         validation and {} for shifted validation ({} for its specificity alone){rows}.\n\n",
         c.runs,
         opt3(c.runs_clean),
-        opt3(c.runs_shifted)
+        opt3(c.runs_shifted),
+        opt3(c.runs_shifted_specificity)
     )
 }
 

@@ -199,4 +199,21 @@ mod tests {
             assert_eq!(cfg.run_name(), format!("{}-s7", row.name));
         }
     }
+
+    #[test]
+    fn the_shipped_recipe_is_the_row_shifted_validation_chose() {
+        // experiments/shifted_validation.md chose official_variants.toml's `deeper`; the file
+        // scripts/run.sh trains must train exactly that model (names and folders aside).
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
+        let config = |file: &str, row: &str| {
+            let f = AblationFile::load(&dir.join(file)).unwrap();
+            let r = f.rows.iter().find(|r| r.name == row).unwrap();
+            let mut cfg =
+                parse_train(&f.args(r, "4", Path::new("x"), (Path::new("d"), Path::new("c")))).unwrap();
+            cfg.name = None;
+            serde_json::to_value(&cfg).unwrap()
+        };
+        assert_eq!(config("official_shipped.toml", "shipped"), config("official_variants.toml", "deeper"));
+        assert_ne!(config("official_shipped.toml", "shipped"), config("official_recipe.toml", "recipe"));
+    }
 }
