@@ -72,6 +72,12 @@ fn selection_is_frozen_before_the_test_images_are_loaded() {
     assert_eq!(written.shifted.len(), 6);
     assert!((written.mean_accuracy - v.mean_accuracy).abs() < 1e-12 && written.threshold == v.threshold);
     assert_eq!(std::fs::read(dir.join("metrics.json")).unwrap(), before);
+    // A run folder copied without its weights (as reports/ keeps them) is a clear error.
+    let copy = tmp.path().join("copied");
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(dir.join("metrics.json"), copy.join("metrics.json")).unwrap();
+    let e = format!("{:#}", trainer::run::shifted_run::shifted_run(&copy, None, true).unwrap_err());
+    assert!(e.contains("copied") && e.contains("no model.safetensors"), "{e}");
 }
 
 /// `(file, line)` of every non-comment line under `dir` containing `needle`.

@@ -53,6 +53,13 @@ pub fn read_metrics(run_dir: &Path) -> Result<MetricsFile> {
 pub fn load_run_model(run_dir: &Path, device: Device) -> Result<(VarStore, RunModel, TrainConfig)> {
     let cfg = read_metrics(run_dir)?.config;
     let file = RunDir::new(run_dir).model();
+    // An ensemble's folder, or a run copied without its weights (reports/…), has none.
+    anyhow::ensure!(
+        file.exists(),
+        "{} has no model.safetensors (an ensemble run, or a run folder copied without its weights): \
+         there is no model to load",
+        run_dir.display()
+    );
     let mut vs = VarStore::new(device);
     let model = match cfg.model {
         ModelKind::SeedCnn => {

@@ -75,9 +75,9 @@ pub fn shifted_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<Shi
         cfg.data = d.to_path_buf();
     }
     let threshold = metrics.evaluation.threshold;
-    let p = SplitData::load(&cfg.split_spec())?;
     let device = pick_device(cpu);
     let (_vs, net, _) = load_run_model(run_dir, device)?;
+    let p = SplitData::load(&cfg.split_spec())?;
     let val = DeviceImages::with_classes(&p.data, &p.split.val, device, cfg.classes);
     let batch = cfg.eval_batch_size();
     let score = |view: &str, samples: &dyn Samples| view_score(view, &net, samples, batch, threshold);
