@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::read::{Ablation, Row, SeedRun};
+use super::table::first_highest;
 use crate::stats::{mean_sd, spearman};
 
 /// `shifted_validation.json`: only the fields the report reads.
@@ -49,7 +50,7 @@ pub struct ShiftedRow {
 }
 
 /// The spearman correlations with test accuracy (None for fewer than three points).
-#[derive(Clone, Debug, Serialize, Default)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Correlations {
     pub runs: usize,
     pub runs_clean: Option<f64>,
@@ -73,11 +74,12 @@ pub struct ShiftedValidation {
 }
 
 fn run_scores(r: &SeedRun) -> Option<RunScores> {
+    let shifted = r.shifted.as_ref()?;
     Some(RunScores {
         run: r.name.clone(),
         validation_accuracy: r.eval().validation.at_chosen_threshold.accuracy,
-        shifted_accuracy: r.shifted.as_ref()?.mean_accuracy,
-        shifted_specificity: r.shifted.as_ref()?.mean_specificity,
+        shifted_accuracy: shifted.mean_accuracy,
+        shifted_specificity: shifted.mean_specificity,
         test_accuracy: r.eval().test.at_chosen_threshold.accuracy,
     })
 }
@@ -125,13 +127,7 @@ pub fn shifted_validation(ablation: &Ablation) -> Option<ShiftedValidation> {
         return None;
     }
     let rows: Vec<ShiftedRow> = ablation.rows.iter().filter_map(shifted_row).collect();
-    let choice = rows
-        .iter()
-        .fold(None::<&ShiftedRow>, |best, r| match best {
-            Some(b) if b.shifted_accuracy >= r.shifted_accuracy => Some(b),
-            _ => Some(r),
-        })
-        .map(|r| r.name.clone());
+    let choice = first_highest(rows.iter().map(|r| (r.name.clone(), r.shifted_accuracy)));
     let correlations = correlations(&runs, &rows);
     Some(ShiftedValidation { rows, choice, runs, correlations })
 }

@@ -124,17 +124,21 @@ fn row(r: &Row, bootstrap: &BootstrapSettings) -> AblationRow {
     }
 }
 
+/// The first item with the highest score (ties: the earlier one); None for no items.
+pub fn first_highest<T>(scored: impl Iterator<Item = (T, f64)>) -> Option<T> {
+    scored
+        .fold(None, |best: Option<(T, f64)>, (x, v)| match best {
+            Some((_, b)) if b >= v => best,
+            _ => Some((x, v)),
+        })
+        .map(|(x, _)| x)
+}
+
 /// The first row with the highest mean validation accuracy among the rows with every planned
 /// run finished (a row still missing seeds is not yet comparable); None when no row is.
 pub fn validation_choice(rows: &[AblationRow]) -> Option<usize> {
     let finished = rows.iter().enumerate().filter(|(_, r)| r.unfinished_runs.is_empty());
-    let scored = finished.filter_map(|(i, r)| Some((i, r.numbers.as_ref()?.validation_accuracy)));
-    scored
-        .fold(None, |best: Option<(usize, f64)>, (i, v)| match best {
-            Some((_, b)) if b >= v => best,
-            _ => Some((i, v)),
-        })
-        .map(|(i, _)| i)
+    first_highest(finished.filter_map(|(i, r)| Some((i, r.numbers.as_ref()?.validation_accuracy))))
 }
 
 /// Every row of the ablation in plan order, with Δ vs `baseline` and the validation choice marked.

@@ -2,11 +2,11 @@
 //! `Results` or one of the seed's published numbers in `seed_numbers`.
 
 mod ablation;
-mod shifted;
 mod fmt;
 mod grid;
 mod headline;
 mod models;
+mod shifted;
 
 use std::fmt::Write;
 

@@ -69,18 +69,17 @@ pub fn shifted_section(a: &AblationResults) -> String {
 /// Every official-protocol ablation's measured runs together (a run copied into two
 /// folders, same name and numbers, counts once): one paragraph, empty when fewer than three.
 pub fn pooled_correlation_section(ablations: &[AblationResults]) -> String {
-    let mut runs: Vec<&RunScores> = Vec::new();
+    let mut runs: Vec<RunScores> = Vec::new();
     let official = ablations.iter().filter(|a| a.protocol == "official");
     for r in official.filter_map(|a| a.shifted.as_ref()).flat_map(|v| &v.runs) {
-        if !runs.contains(&r) {
-            runs.push(r);
+        if !runs.contains(r) {
+            runs.push(r.clone());
         }
     }
     if runs.len() < 3 {
         return String::new();
     }
-    let owned: Vec<RunScores> = runs.into_iter().cloned().collect();
-    let c = correlations(&owned, &[]);
+    let c = correlations(&runs, &[]);
     format!(
         "## Does validation predict the official test split?\n\nAll runs of the official-protocol \
          ablations above that have shifted validation ({} runs, each counted once). {}",
