@@ -90,7 +90,7 @@ pub fn bench(
             for _ in 0..n {
                 let idx = Tensor::randint(pool, [b], (Kind::Int64, device));
                 let (x, y) = images.batch(&idx);
-                last = train_step(net.as_ref(), &mut opt, &TrainLoss::default(), &x, &y).0;
+                last = train_step(net.as_ref(), &mut opt, &x, |l| TrainLoss::default().loss(l, &y)).0;
             }
             // Reading the loss waits for the device to finish the queued work.
             last.double_value(&[])

@@ -169,6 +169,10 @@ pub struct TrainConfig {
     /// Label smoothing ε of the training loss (targets y (1 − ε) + ε / classes)
     #[arg(long, default_value_t = 0.0)]
     pub label_smoothing: f64,
+    /// Mixup α: each training batch blended with a shuffled copy of itself at λ ~ Beta(α, α),
+    /// the loss blended alike (0: off)
+    #[arg(long, default_value_t = 0.0)]
+    pub mixup: f64,
     /// Intensity normalisation of every decoded image before the model: none, or equalize
     /// (histogram equalisation of the grey image)
     #[arg(long, value_enum, default_value_t = Intensity::None)]
@@ -339,6 +343,7 @@ impl TrainConfig {
             "label smoothing must be in [0, 0.5), got {}",
             self.label_smoothing
         );
+        anyhow::ensure!((0.0..=10.0).contains(&self.mixup), "mixup α must be in [0, 10], got {}", self.mixup);
         if let Some(&e) = self.eval_epochs.iter().find(|&&e| e == 0 || e > self.epochs) {
             anyhow::bail!("--eval-epochs {e} is outside the run's epochs 1..={}", self.epochs);
         }

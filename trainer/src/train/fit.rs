@@ -16,6 +16,7 @@ use super::config::TrainConfig;
 use super::early_stopping::EarlyStopping;
 use super::loss::{self, TrainLoss};
 use super::lr_schedule::LrSchedule;
+use super::mixup;
 use super::optimizer::Optimizer;
 use crate::data::device::Samples;
 use crate::models::Classifier;
@@ -52,26 +53,26 @@ pub struct ValScore {
     pub accuracy: f64,
 }
 
-/// One optimizer step on a batch; returns the mean loss and the logits `[N, outputs]`.
+/// One optimizer step on a batch `x` whose loss `objective` gives from the logits; returns
+/// the mean loss and the logits `[N, outputs]`.
 pub fn train_step(
     net: &dyn Classifier,
     opt: &mut Optimizer,
-    objective: &TrainLoss,
     x: &Tensor,
-    y: &Tensor,
+    objective: impl Fn(&Tensor) -> Tensor,
 ) -> (Tensor, Tensor) {
     let logits = net.forward_t(x, true);
-    let loss = objective.loss(&logits, y);
+    let loss = objective(&logits);
     opt.backward_step(&loss);
     (loss, logits)
 }
 
 /// One pass over `train` in shuffled batches; returns the mean loss and accuracy (at 0.5, or
-/// argmax for several classes).
+/// argmax for several classes; a blended image counts against its own label).
 fn train_epoch(
     net: &dyn Classifier,
     opt: &mut Optimizer,
-    (objective, augment): (&TrainLoss, Augment),
+    (objective, augment, alpha): (&TrainLoss, Augment, f64),
     train: &dyn Samples,
     batch_size: usize,
     bar: &ProgressBar,
@@ -86,7 +87,11 @@ fn train_epoch(
     while start < n {
         let len = (batch_size as i64).min(n - start);
         let (x, y) = train.batch(&perm.narrow(0, start, len));
-        let (loss, logits) = train_step(net, opt, objective, &augment.apply(&x), &y);
+        let x = augment.apply(&x);
+        let (loss, logits) = match mixup::blend(&x, alpha) {
+            Some(b) => train_step(net, opt, &b.images, |l| b.loss(objective, l, &y)),
+            None => train_step(net, opt, &x, |l| objective.loss(l, &y)),
+        };
         tch::no_grad(|| {
             let _ = loss_sum.g_add_(&(loss.detach() * len as f64));
             let _ = hits.g_add_(&loss::hits(&logits, &y));
@@ -142,7 +147,7 @@ pub fn fit(
         }
         let bar = progress::bar(batches, format!("epoch {epoch}/{}", cfg.epochs), "batches");
         let (train_loss, train_accuracy) =
-            train_epoch(net, &mut opt, (&objective, cfg.augment), train, cfg.batch_size, &bar);
+            train_epoch(net, &mut opt, (&objective, cfg.augment, cfg.mixup), train, cfg.batch_size, &bar);
         bar.finish_and_clear();
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         let v = validate(net);

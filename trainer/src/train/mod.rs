@@ -7,6 +7,7 @@ pub mod early_stopping;
 pub mod fit;
 pub mod loss;
 pub mod lr_schedule;
+pub mod mixup;
 pub mod optimizer;
 pub mod threshold_rule;
 

@@ -67,3 +67,13 @@ fn transfer_settings_name_the_run_and_pick_weights() {
     let back: TrainConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
     assert_eq!((back.model, back.mode, back.width), (c.model, c.mode, c.width));
 }
+
+#[test]
+fn mixup_is_off_by_default_and_bounded() {
+    assert_eq!(command_line(&[], None).unwrap().mixup, 0.0);
+    assert_eq!(command_line(&["--mixup", "0.2"], None).unwrap().mixup, 0.2);
+    for bad in ["-0.1", "11", "NaN"] {
+        let err = command_line(&[&format!("--mixup={bad}")], None).unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("mixup"), "{bad}: {err}");
+    }
+}
