@@ -1,6 +1,7 @@
 //! Where does an int8 blob drift from its float model? For a run and its blob, prints per
 //! layer the mean and RMS of (dequantized int8 − float graph) over validation images, in
-//! units of that tensor's scale, and the mean logit shift.
+//! units of that tensor's scale, and the signal-to-quantization-noise ratio (float power over
+//! error power, dB); the last line is the logits.
 //!
 //! `cargo run --release -p trainer --example int8_drift -- runs/<name> models/<name>.int8.postcard [images]`
 
@@ -24,6 +25,7 @@ fn main() -> Result<()> {
     let model = Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let layers = graph.layers.len();
     let (mut sum, mut sq, mut count) = (vec![0f64; layers], vec![0f64; layers], vec![0f64; layers]);
+    let mut power = vec![0f64; layers];
     let mut names = vec![String::new(); layers];
     for &i in p.split.val.iter().take(n) {
         let px =
@@ -40,6 +42,7 @@ fn main() -> Result<()> {
                 let d = (f64::from(quant.dequantize(v)) - f64::from(fv)) / f64::from(quant.scale);
                 sum[l] += d;
                 sq[l] += d * d;
+                power[l] += (f64::from(fv) / f64::from(quant.scale)).powi(2);
                 count[l] += 1.0;
             }
             names[l] = out.op.to_string();
@@ -47,10 +50,11 @@ fn main() -> Result<()> {
     }
     for l in 0..layers {
         println!(
-            "{l:3} {:<10} mean {:+8.3} rms {:8.3} (scale steps)",
+            "{l:3} {:<16} mean {:+8.3} rms {:8.3} (scale steps)  SQNR {:5.1} dB",
             names[l],
             sum[l] / count[l],
-            (sq[l] / count[l]).sqrt()
+            (sq[l] / count[l]).sqrt(),
+            10.0 * (power[l] / sq[l].max(1e-12)).log10()
         );
     }
     Ok(())

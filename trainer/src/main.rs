@@ -223,6 +223,10 @@ struct QuantizeArgs {
     /// the calibration images is removed from the last bias)
     #[arg(long)]
     no_bias_correction: bool,
+    /// Before calibrating, even out the channel ranges of the linear bottlenecks at this
+    /// strength (0–1; an exact rewrite of the float model, see quant/equalize.rs)
+    #[arg(long)]
+    equalize: Option<f64>,
 }
 
 #[derive(Args)]
@@ -293,6 +297,7 @@ impl QuantizeArgs {
             data: self.data,
             cpu: self.cpu,
             bias_correction: !self.no_bias_correction,
+            equalize: self.equalize,
         }
     }
 }

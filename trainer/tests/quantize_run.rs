@@ -22,6 +22,7 @@ fn tiny_quantize_options(tmp: &std::path::Path) -> QuantizeOptions {
         data: None,
         cpu: true,
         bias_correction: true,
+        equalize: None,
     }
 }
 

@@ -23,7 +23,28 @@ pub struct AblationPlan {
     pub commit: String,
     /// The name of the row every other row is compared with.
     pub baseline: String,
+    /// The shifted-validation rule the experiment file pre-registered (None: the highest
+    /// shifted-validation accuracy, `experiments/shifted_validation.md`).
+    #[serde(default)]
+    pub shifted_rule: Option<ShiftedRule>,
     pub rows: Vec<PlannedRow>,
+}
+
+/// A pre-registered choice by shifted validation.
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq)]
+pub struct ShiftedRule {
+    /// `accuracy` or `specificity`: the mean over views and seeds that chooses.
+    pub score: ShiftedScore,
+    /// Rows whose mean shifted-validation sensitivity is below this are not candidates.
+    #[serde(default)]
+    pub min_sensitivity: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftedScore {
+    Accuracy,
+    Specificity,
 }
 
 /// One row: a single change against the baseline recipe, trained at several seeds.

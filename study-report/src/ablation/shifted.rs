@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::read::{Ablation, Row, SeedRun};
+use super::read::{Ablation, Row, SeedRun, ShiftedRule, ShiftedScore};
 use super::table::first_highest;
 use crate::stats::{mean_sd, spearman};
 
@@ -20,6 +20,8 @@ pub struct ShiftedFile {
     /// Mean over the shifted views of the validation accuracy at the run's threshold.
     pub mean_accuracy: f64,
     pub mean_specificity: f64,
+    #[serde(default)]
+    pub mean_sensitivity: f64,
 }
 
 pub fn read_shifted(path: &Path) -> Result<ShiftedFile> {
@@ -46,6 +48,7 @@ pub struct ShiftedRow {
     pub validation_accuracy: f64,
     pub shifted_accuracy: f64,
     pub shifted_specificity: f64,
+    pub shifted_sensitivity: f64,
     pub test_accuracy: f64,
 }
 
@@ -66,7 +69,9 @@ pub struct Correlations {
 #[derive(Clone, Debug, Serialize)]
 pub struct ShiftedValidation {
     pub rows: Vec<ShiftedRow>,
-    /// The first row with the highest mean shifted-validation accuracy.
+    /// The rule `choice` follows: the ablation's pre-registered one, else the highest accuracy.
+    pub rule: ShiftedRule,
+    /// The first candidate row with the highest score under `rule`.
     pub choice: Option<String>,
     /// Every run with shifted validation, rows complete or not.
     pub runs: Vec<RunScores>,
@@ -97,6 +102,7 @@ fn shifted_row(r: &Row) -> Option<ShiftedRow> {
         validation_accuracy: mean(r.finished.iter().map(at).collect()),
         shifted_accuracy: mean(shifted.iter().map(|s| s.mean_accuracy).collect()),
         shifted_specificity: mean(shifted.iter().map(|s| s.mean_specificity).collect()),
+        shifted_sensitivity: mean(shifted.iter().map(|s| s.mean_sensitivity).collect()),
         test_accuracy: mean(r.finished.iter().map(|s| s.eval().test.at_chosen_threshold.accuracy).collect()),
     })
 }
@@ -127,9 +133,26 @@ pub fn shifted_validation(ablation: &Ablation) -> Option<ShiftedValidation> {
         return None;
     }
     let rows: Vec<ShiftedRow> = ablation.rows.iter().filter_map(shifted_row).collect();
-    let choice = first_highest(rows.iter().map(|r| (r.name.clone(), r.shifted_accuracy)));
+    let rule = ablation
+        .plan
+        .shifted_rule
+        .clone()
+        .unwrap_or(ShiftedRule { score: ShiftedScore::Accuracy, min_sensitivity: None });
+    let choice = choose(&rows, &rule);
     let correlations = correlations(&runs, &rows);
-    Some(ShiftedValidation { rows, choice, runs, correlations })
+    Some(ShiftedValidation { rows, rule, choice, runs, correlations })
+}
+
+/// The first row with the highest score under `rule` among those it admits.
+pub fn choose(rows: &[ShiftedRow], rule: &ShiftedRule) -> Option<String> {
+    let admitted = rows.iter().filter(|r| rule.min_sensitivity.is_none_or(|m| r.shifted_sensitivity >= m));
+    first_highest(admitted.map(|r| {
+        let score = match rule.score {
+            ShiftedScore::Accuracy => r.shifted_accuracy,
+            ShiftedScore::Specificity => r.shifted_specificity,
+        };
+        (r.name.clone(), score)
+    }))
 }
 
 #[cfg(test)]
@@ -144,6 +167,31 @@ mod tests {
             shifted_specificity: 1.0 - shifted,
             test_accuracy: test,
         }
+    }
+
+    fn row(name: &str, accuracy: f64, specificity: f64, sensitivity: f64) -> ShiftedRow {
+        ShiftedRow {
+            name: name.into(),
+            seeds: 3,
+            validation_accuracy: 0.95,
+            shifted_accuracy: accuracy,
+            shifted_specificity: specificity,
+            shifted_sensitivity: sensitivity,
+            test_accuracy: 0.9,
+        }
+    }
+
+    #[test]
+    fn the_rule_chooses_by_its_score_among_rows_it_admits() {
+        let rows = [row("a", 0.95, 0.94, 0.96), row("b", 0.94, 0.97, 0.92), row("c", 0.93, 0.99, 0.85)];
+        let accuracy = ShiftedRule { score: ShiftedScore::Accuracy, min_sensitivity: None };
+        assert_eq!(choose(&rows, &accuracy).as_deref(), Some("a"));
+        let specificity = ShiftedRule { score: ShiftedScore::Specificity, min_sensitivity: None };
+        assert_eq!(choose(&rows, &specificity).as_deref(), Some("c"));
+        let guarded = ShiftedRule { min_sensitivity: Some(0.90), ..specificity };
+        assert_eq!(choose(&rows, &guarded).as_deref(), Some("b"));
+        let none = ShiftedRule { min_sensitivity: Some(0.99), ..guarded };
+        assert_eq!(choose(&rows, &none), None);
     }
 
     #[test]

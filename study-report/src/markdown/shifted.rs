@@ -5,10 +5,30 @@
 use std::fmt::Write;
 
 use super::fmt::{opt3, pct};
+use crate::ablation::read::{ShiftedRule, ShiftedScore};
 use crate::ablation::shifted::{correlations, Correlations, RunScores, ShiftedRow};
 use crate::ablation::{test_split_words, AblationResults};
 
 const PLAN: &str = "experiments/shifted_validation.md";
+/// Where the pre-registered specificity rule is written down.
+const SPECIFICITY_PLAN: &str = "experiments/specificity_selection.md";
+
+/// What ◆ marks, in words.
+fn rule_words(rule: &ShiftedRule) -> String {
+    let floor = match rule.min_sensitivity {
+        Some(m) => format!(" and a shifted-validation sensitivity of at least {m:.2}"),
+        None => String::new(),
+    };
+    match rule.score {
+        ShiftedScore::Accuracy => {
+            format!("the highest shifted-validation accuracy among rows with every run measured{floor}")
+        }
+        ShiftedScore::Specificity => format!(
+            "the highest shifted-validation specificity among rows with every run measured{floor}, the rule \
+             `{SPECIFICITY_PLAN}` fixed before its rows were trained"
+        ),
+    }
+}
 
 fn correlation_sentence(c: &Correlations, test: &str) -> String {
     let rows = if c.rows >= 3 {
@@ -35,10 +55,11 @@ fn table_row(r: &ShiftedRow, choice: Option<&str>) -> String {
     let chosen = choice == Some(r.name.as_str());
     let (mark, name) = if chosen { ("◆", format!("**{}**", r.name)) } else { ("", r.name.clone()) };
     format!(
-        "| {mark} | {name} | {} | {} | {} | {:.3} | {} |\n",
+        "| {mark} | {name} | {} | {} | {} | {:.3} | {:.3} | {} |\n",
         r.seeds,
         pct(r.validation_accuracy),
         pct(r.shifted_accuracy),
+        r.shifted_sensitivity,
         r.shifted_specificity,
         pct(r.test_accuracy)
     )
@@ -54,11 +75,12 @@ pub fn shifted_section(a: &AblationResults) -> String {
         "Each run's validation images through six fixed acquisition shifts (gamma 0.67 and 1.5, contrast \
          × 0.7, half resolution, zoom in to the central 80%, zoom out to 80%), at the threshold the run \
          chose on clean validation; `trainer shifted-validation --run <run folder>` writes them. Means over \
-         the views, then over seeds. ◆ marks the row with the highest shifted-validation accuracy among \
-         rows with every run measured; the accuracy on {test} stands beside it and chooses nothing.\n\n"
+         the views, then over seeds. ◆ marks the row with {}; the accuracy on {test} stands beside it and \
+         chooses nothing.\n\n",
+        rule_words(&v.rule)
     );
-    s += "| ◆ | row | seeds | val accuracy | shifted val accuracy | shifted val specificity | test accuracy |\n";
-    s += "|---|---|---|---|---|---|---|\n";
+    s += "| ◆ | row | seeds | val accuracy | shifted val accuracy | shifted val sensitivity | shifted val specificity | test accuracy |\n";
+    s += "|---|---|---|---|---|---|---|---|\n";
     for r in &v.rows {
         s += &table_row(r, v.choice.as_deref());
     }

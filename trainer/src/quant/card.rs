@@ -98,6 +98,9 @@ pub struct ModelCard {
     /// layer's bias (None: no bias correction).
     #[serde(default)]
     pub logit_bias_correction: Option<Vec<f32>>,
+    /// Strength of the linear streams' range equalization before calibration (None: off).
+    #[serde(default)]
+    pub equalization: Option<f64>,
     pub float_test_accuracy: f64,
     pub int8_test_accuracy: f64,
     pub float_test_auc: Option<f64>,
@@ -219,6 +222,7 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
         calibration: s.opts.calibration,
         calibration_images: s.calibration_images,
         logit_bias_correction: s.correction.clone(),
+        equalization: s.opts.equalize,
         float_test_accuracy: f.test.at_chosen_threshold.accuracy,
         int8_test_accuracy: q.test.at_chosen_threshold.accuracy,
         float_test_auc: f.test.roc_auc,

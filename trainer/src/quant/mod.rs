@@ -10,6 +10,7 @@ pub mod bench;
 pub mod bias_correction;
 pub mod calibrate;
 pub mod card;
+pub mod equalize;
 pub mod evaluate;
 pub mod export;
 pub mod float_exec;

@@ -20,6 +20,7 @@ use tch::Device;
 use super::bias_correction::correct_bias;
 use super::calibrate::{calibrate, Calibration};
 use super::card::{card_for, print_card, CardSources, Measured, ModelCard};
+use super::equalize::{channel_absmax, equalize};
 use super::evaluate::{class_agreement, label_agreement, run_engine, run_reference, to_predictions};
 use super::float_exec::TchGraph;
 use super::float_model::FloatModel;
@@ -44,6 +45,9 @@ pub struct QuantizeOptions {
     /// Remove the mean int8 − float error of the final logits, measured on the calibration
     /// images, from the last layer's bias.
     pub bias_correction: bool,
+    /// Equalize the linear streams' channel ranges at this strength (0–1) before calibrating
+    /// ([`super::equalize`]); None: the graph as exported.
+    pub equalize: Option<f64>,
 }
 
 /// The int8 model's output bytes for one int8 input, as the integer reference computes them.
@@ -71,13 +75,18 @@ pub fn quantize_run_with(
     }
     let p = SplitData::load(&spec)?;
 
-    let graph = float.export()?;
-    let tg = TchGraph::new(&graph, device);
-    let export_err = check_export(&float, &tg, &p)?;
+    let mut graph = float.export()?;
+    let export_err = check_export(&float, &TchGraph::new(&graph, device), &p)?;
     let calibration = calibration_images(&p, float.config().seed, opts.calibration_images);
+    let batches = || calibration.chunks(32).map(|c| DeviceImages::new(&p.data, c, Device::Cpu).pixels);
+    if let Some(strength) = opts.equalize {
+        let absmax = channel_absmax(&graph, &TchGraph::new(&graph, device), batches());
+        let n = equalize(&mut graph, &absmax, strength);
+        eprintln!("equalized the channel ranges of {n} linear streams (strength {strength})");
+    }
+    let tg = TchGraph::new(&graph, device);
     eprintln!("calibrating {:?} on {} training images", opts.calibration, calibration.len());
-    let pixels = calibration.chunks(32).map(|c| DeviceImages::new(&p.data, c, Device::Cpu).pixels);
-    let ranges = calibrate(&graph, &tg, pixels, opts.calibration);
+    let ranges = calibrate(&graph, &tg, batches(), opts.calibration);
     let mut qm = QuantModel::new(graph.clone(), &ranges)?;
     let correction =
         if opts.bias_correction { Some(correct_bias(&mut qm, &tg, &p, &calibration)?) } else { None };
@@ -107,6 +116,11 @@ pub fn quantize_run_with(
 }
 
 fn check_options(opts: &QuantizeOptions) -> Result<()> {
+    ensure!(
+        opts.equalize.is_none_or(|s| (0.0..=1.0).contains(&s)),
+        "--equalize takes a strength in [0, 1], got {:?}",
+        opts.equalize
+    );
     ensure!(opts.calibration_images > 0, "--calibration-images must be at least 1");
     if let Calibration::Percentile(p) = opts.calibration {
         ensure!(p > 50.0 && p <= 100.0, "--percentile must be in (50, 100], got {p}");

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::{Args, FromArgMatches};
 use serde::Serialize;
 
-use super::ablation_file::{without_options, AblationFile, AblationRow};
+use super::ablation_file::{without_options, AblationFile, AblationRow, ShiftedRule};
 use super::suite::finish_run;
 use crate::run::{ensemble_run, EnsembleArgs};
 use crate::train::TrainConfig;
@@ -25,6 +25,9 @@ pub struct AblationJson {
     pub device: String,
     pub commit: String,
     pub baseline: String,
+    /// The file's pre-registered shifted-validation rule, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shifted_rule: Option<ShiftedRule>,
     pub rows: Vec<AblationJsonRow>,
 }
 
@@ -149,6 +152,7 @@ pub fn run_ablation(a: &AblationArgs) -> Result<AblationJson> {
         device,
         commit: git_commit(),
         baseline: file.baseline.clone(),
+        shifted_rule: file.shifted_rule.clone(),
         rows,
     };
     write_atomic(&a.out.join("ablation.json"), &serde_json::to_vec_pretty(&json)?)?;

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::grid::located;
 
@@ -20,8 +20,30 @@ pub struct AblationFile {
     pub baseline: String,
     /// `trainer train` options every row shares.
     pub common: Vec<String>,
+    /// The rule the report's shifted-validation table chooses by, when the file pre-registers
+    /// one (default: the highest shifted-validation accuracy, `shifted_validation.md`).
+    #[serde(default)]
+    pub shifted_rule: Option<ShiftedRule>,
     #[serde(rename = "row")]
     pub rows: Vec<AblationRow>,
+}
+
+/// A pre-registered choice among rows by shifted validation (`experiments/specificity_selection.md`).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftedRule {
+    /// The mean over views and seeds that chooses: `accuracy` or `specificity`.
+    pub score: ShiftedScore,
+    /// Rows whose mean shifted-validation sensitivity is below this are not candidates.
+    #[serde(default)]
+    pub min_sensitivity: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftedScore {
+    Accuracy,
+    Specificity,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -58,6 +80,12 @@ impl AblationFile {
             .map_err(|e| anyhow::anyhow!(located(&text, &e)))
             .with_context(|| format!("ablation file {} is not valid", path.display()))?;
         ensure!(!f.seeds.is_empty(), "ablation file {}: `seeds` is empty", path.display());
+        let floor = f.shifted_rule.as_ref().and_then(|r| r.min_sensitivity);
+        ensure!(
+            floor.is_none_or(|m| (0.0..=1.0).contains(&m)),
+            "ablation file {}: shifted_rule.min_sensitivity must be in [0, 1], got {floor:?}",
+            path.display()
+        );
         ensure!(
             f.rows.iter().any(|r| r.name == f.baseline),
             "ablation file {}: the baseline {:?} is not a [[row]]",
@@ -203,20 +231,43 @@ mod tests {
     }
 
     #[test]
+    fn a_file_may_pre_register_its_shifted_rule() {
+        let f = AblationFile::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/official_specificity.toml"),
+        )
+        .unwrap();
+        let rule = ShiftedRule { score: ShiftedScore::Specificity, min_sensitivity: Some(0.9) };
+        assert_eq!(f.shifted_rule, Some(rule));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.toml");
+        let row = "[[row]]\nname = \"b\"\nchange = \"x\"\n";
+        let head = "seeds = [1]\nbaseline = \"b\"\ncommon = []\n[shifted_rule]\n";
+        std::fs::write(&p, format!("{head}score = \"specificity\"\nmin_sensitivity = 1.5\n{row}")).unwrap();
+        assert!(format!("{:#}", AblationFile::load(&p).unwrap_err()).contains("min_sensitivity"));
+        std::fs::write(&p, format!("{head}score = \"auc\"\n{row}")).unwrap();
+        assert!(format!("{:#}", AblationFile::load(&p).unwrap_err()).contains("r.toml"));
+    }
+
+    #[test]
     fn an_ensemble_needs_rows_that_train() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("e.toml");
         let head = "seeds = [1]\nbaseline = \"b\"\ncommon = []\n[[row]]\nname = \"b\"\nchange = \"x\"\n";
-        std::fs::write(&p, format!("{head}[[row]]\nname = \"e\"\nchange = \"y\"\nmembers = [\"b\", \"nope\"]\n"))
-            .unwrap();
+        std::fs::write(
+            &p,
+            format!("{head}[[row]]\nname = \"e\"\nchange = \"y\"\nmembers = [\"b\", \"nope\"]\n"),
+        )
+        .unwrap();
         let e = format!("{:#}", AblationFile::load(&p).unwrap_err());
         assert!(e.contains("e.toml") && e.contains("\"e\"") && e.contains("members"), "{e}");
     }
 
     #[test]
     fn an_offset_row_prints_its_seed_and_keeps_the_split() {
-        let f = AblationFile::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/official_variants.toml"))
-            .unwrap();
+        let f = AblationFile::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/official_variants.toml"),
+        )
+        .unwrap();
         let row = f.rows.iter().find(|r| r.seed_offset == 10).unwrap();
         let cmd = f.command(row, "{seed}", Path::new("out"), (Path::new("d"), Path::new("c"))).join(" ");
         assert!(cmd.contains("--seed {seed+10} --split-seed {seed} --name recipe_init10-s{seed}"), "{cmd}");
