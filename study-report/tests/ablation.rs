@@ -429,6 +429,11 @@ fn shifted_validation_chooses_among_fully_measured_rows() {
     assert!(md.contains("| ◆ | **small** | 3 |"), "{md}");
     assert!(md.contains("## Does validation predict the official test split?"));
     assert!(md.contains("(8 runs, each counted once)"));
+    // The shifted choice's calibration is shown when it is a third row.
+    let a = &r["ablations"][0];
+    let third = a["validation_choice"] != "small";
+    assert_eq!(a["shifted_calibration"]["row"].as_str(), third.then_some("small"));
+    assert_eq!(md.contains("### Calibration of the shifted-validation choice (`small`)"), third);
 
     // A damaged file is an error naming it.
     std::fs::write(abl.join("small-s2").join("shifted_validation.json"), b"{\"mean_acc").unwrap();

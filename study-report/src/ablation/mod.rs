@@ -45,6 +45,9 @@ pub struct AblationResults {
     /// Calibration of the baseline row when it is not the validation choice; None when it is,
     /// or without its test predictions.
     pub baseline_calibration: Option<ChoiceCalibration>,
+    /// Calibration of the shifted-validation choice when it is neither the validation choice
+    /// nor the baseline (it may be what ships); None otherwise, or without its test predictions.
+    pub shifted_calibration: Option<ChoiceCalibration>,
     /// Shifted validation (`shifted_validation.json` in the run folders); None when no run
     /// has it.
     pub shifted: Option<ShiftedValidation>,
@@ -189,6 +192,9 @@ pub fn build(ablation: &Ablation, bootstrap: &BootstrapSettings) -> AblationResu
     test_images.sort_unstable();
     test_images.dedup();
     let baseline_differs = choice.as_deref() != Some(p.baseline.as_str());
+    let shifted = shifted_validation(ablation);
+    let shifted_choice = shifted.as_ref().and_then(|v| v.choice.clone());
+    let shifted_differs = |c: &String| choice.as_ref() != Some(c) && c != &p.baseline;
     AblationResults {
         folder: ablation.dir.display().to_string(),
         file: p.file.clone(),
@@ -201,22 +207,26 @@ pub fn build(ablation: &Ablation, bootstrap: &BootstrapSettings) -> AblationResu
         calibration: choice.as_deref().and_then(|c| row_calibration(ablation, c)),
         baseline_calibration: baseline_differs.then(|| row_calibration(ablation, &p.baseline)).flatten(),
         missing: missing_notes(ablation, choice.as_deref(), &protocols),
-        shifted: shifted_validation(ablation),
+        shifted_calibration: shifted_choice
+            .filter(shifted_differs)
+            .and_then(|c| row_calibration(ablation, &c)),
+        shifted,
         validation_choice: choice,
         rows,
     }
 }
 
 impl AblationResults {
-    /// The calibrations it shows (validation choice, then baseline).
+    /// The calibrations it shows (validation choice, baseline, shifted-validation choice).
     pub fn calibrations(&self) -> impl Iterator<Item = &ChoiceCalibration> {
-        self.calibration.iter().chain(&self.baseline_calibration)
+        self.calibration.iter().chain(&self.baseline_calibration).chain(&self.shifted_calibration)
     }
 
     /// Renames its figure stems that are in `taken` (another folder with the same basename)
     /// by appending `-2`, `-3`, …, and adds its stems to `taken`.
     pub fn make_figures_unique(&mut self, taken: &mut Vec<String>) {
-        for c in self.calibration.iter_mut().chain(&mut self.baseline_calibration) {
+        let all = self.calibration.iter_mut().chain(&mut self.baseline_calibration);
+        for c in all.chain(&mut self.shifted_calibration) {
             let base = c.figure.clone();
             let mut k = 2;
             while taken.contains(&c.figure) {

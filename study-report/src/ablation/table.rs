@@ -108,7 +108,10 @@ fn numbers(runs: &[SeedRun], bootstrap: &BootstrapSettings) -> Option<RowNumbers
         ece: mean(runs.iter().filter_map(|r| Some(calibration(&r.scored()?, BINS)?.ece))),
         threshold: mean(runs.iter().map(|r| r.eval().threshold))?,
         threshold_rule: threshold_rule(runs),
-        class_test_accuracies: runs.iter().filter_map(|r| Some(r.eval().classes.as_ref()?.test.accuracy)).collect(),
+        class_test_accuracies: runs
+            .iter()
+            .filter_map(|r| Some(r.eval().classes.as_ref()?.test.accuracy))
+            .collect(),
     })
 }
 

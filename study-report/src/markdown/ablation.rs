@@ -187,8 +187,17 @@ fn calibration(c: &ChoiceCalibration, protocol: &str, heading: &str, figures: &[
     s + &figure(figures, &c.figure, &format!("reliability diagram of the {heading}"))
 }
 
-/// The validation choice's calibration, then the baseline's when it is another row.
+/// The validation choice's calibration, then the baseline's when it is another row, then the
+/// shifted-validation choice's when it is a third.
 fn calibrations(a: &AblationResults, figures: &[String]) -> String {
+    let mut s = choice_calibrations(a, figures);
+    if let Some(c) = &a.shifted_calibration {
+        s += &calibration(c, &a.protocol, "shifted-validation choice", figures);
+    }
+    s
+}
+
+fn choice_calibrations(a: &AblationResults, figures: &[String]) -> String {
     let mut s = String::new();
     match (&a.validation_choice, &a.calibration) {
         (_, Some(c)) => s += &calibration(c, &a.protocol, "validation choice", figures),

@@ -205,9 +205,9 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_recipe_is_the_row_shifted_validation_chose() {
-        // experiments/shifted_validation.md chose official_variants.toml's `deeper`; the file
-        // scripts/run.sh trains must train exactly that model (names and folders aside).
+    fn the_shipped_recipe_is_the_row_the_shifted_specificity_rule_chose() {
+        // experiments/specificity_selection.md chose official_specificity.toml's `deeper_mixup`;
+        // the file scripts/run.sh trains must train exactly that model (names and folders aside).
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
         let config = |file: &str, row: &str| {
             let f = AblationFile::load(&dir.join(file)).unwrap();
@@ -217,7 +217,7 @@ mod tests {
             cfg.name = None;
             serde_json::to_value(&cfg).unwrap()
         };
-        assert_eq!(config("official_shipped.toml", "shipped"), config("official_variants.toml", "deeper"));
-        assert_ne!(config("official_shipped.toml", "shipped"), config("official_recipe.toml", "recipe"));
+        assert_eq!(config("official_shipped.toml", "shipped"), config("official_specificity.toml", "deeper_mixup"));
+        assert_ne!(config("official_shipped.toml", "shipped"), config("official_variants.toml", "deeper"));
     }
 }
