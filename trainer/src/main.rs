@@ -10,6 +10,7 @@ use trainer::bench::{bench, BenchModel};
 use trainer::data::{kaggle, split, warn_skipped, Protocol};
 use trainer::predict::{print_lines, Source};
 use trainer::quant::bench::bench_int8;
+use trainer::quant::bias_correction::BiasCorrection;
 use trainer::quant::calibrate::Calibration;
 use trainer::quant::card::{card_path_for, read_card};
 use trainer::quant::{quantize_run, validate_int8, FloatModel, QuantizeOptions, ValidateOptions};
@@ -219,10 +220,10 @@ struct QuantizeArgs {
     /// Use the CPU even when a CUDA GPU is available
     #[arg(long)]
     cpu: bool,
-    /// Skip the final layer's bias correction (by default the mean int8 − float logit on
-    /// the calibration images is removed from the last bias)
-    #[arg(long)]
-    no_bias_correction: bool,
+    /// Mean int8 − float error removed on the calibration images: from the last bias only,
+    /// from every layer's bias in turn, or none (quant/bias_correction.rs)
+    #[arg(long, value_enum, default_value = "layers")]
+    bias_correction: BiasCorrection,
     /// Before calibrating, even out the channel ranges of the linear bottlenecks at this
     /// strength (0–1; an exact rewrite of the float model, see quant/equalize.rs)
     #[arg(long)]
@@ -296,7 +297,7 @@ impl QuantizeArgs {
             calibration_images: self.calibration_images,
             data: self.data,
             cpu: self.cpu,
-            bias_correction: !self.no_bias_correction,
+            bias_correction: self.bias_correction,
             equalize: self.equalize,
         }
     }

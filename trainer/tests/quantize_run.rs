@@ -6,6 +6,7 @@ mod common;
 
 use infer_core::Model;
 use trainer::predict::{predict_files, Source};
+use trainer::quant::bias_correction::BiasCorrection;
 use trainer::quant::calibrate::Calibration;
 use trainer::quant::pipeline::{quantize_run, quantize_run_with, QuantizeOptions};
 use trainer::quant::reference;
@@ -21,7 +22,7 @@ fn tiny_quantize_options(tmp: &std::path::Path) -> QuantizeOptions {
         calibration_images: 64,
         data: None,
         cpu: true,
-        bias_correction: true,
+        bias_correction: BiasCorrection::Layers,
         equalize: None,
     }
 }

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use infer_core::Model;
 use serde::{Deserialize, Serialize};
 
+use super::bias_correction::BiasCorrection;
 use super::calibrate::Calibration;
 use super::float_model::FloatModel;
 use super::graph::FloatGraph;
@@ -94,6 +95,10 @@ pub struct ModelCard {
     pub split: CardSplit,
     pub calibration: Calibration,
     pub calibration_images: usize,
+    /// Which biases were corrected (quant/bias_correction.rs). Cards written before this
+    /// field read `last`; theirs was `none` where `logit_bias_correction` is None.
+    #[serde(default)]
+    pub bias_correction: BiasCorrection,
     /// Mean int8 − float logit on the calibration images that was removed from the last
     /// layer's bias (None: no bias correction).
     #[serde(default)]
@@ -221,6 +226,7 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
         },
         calibration: s.opts.calibration,
         calibration_images: s.calibration_images,
+        bias_correction: s.opts.bias_correction,
         logit_bias_correction: s.correction.clone(),
         equalization: s.opts.equalize,
         float_test_accuracy: f.test.at_chosen_threshold.accuracy,

@@ -1,7 +1,10 @@
 //! Runs a [`FloatGraph`] with tch (NCHW, batched): to check an export against the model it
-//! came from, and to observe every layer's output for calibration.
+//! came from, and to observe every layer's output for calibration. With
+//! [`TchGraph::with_fake_quant`] the same code simulates the int8 model in float: fed the
+//! dequantized weights ([`super::quantize::QuantModel::dequantized_graph`]), it rounds every
+//! quantized tensor to its int8 grid, which is what per-layer bias correction measures.
 
-use infer_core::{Activation, Window};
+use infer_core::{Activation, Quant, Window};
 use tch::{Device, Kind, Tensor};
 
 use super::graph::{FloatGraph, FloatLayer};
@@ -12,7 +15,12 @@ pub struct TchGraph<'g> {
     /// Per layer: (filter in PyTorch layout, bias), for the layers that have weights.
     params: Vec<Option<(Tensor, Tensor)>>,
     device: Device,
+    /// Some: each layer's output is rounded to this quantization (the int8 engine in float).
+    fake_quant: Option<Vec<Quant>>,
 }
+
+/// Saved tensors of residual slots while a graph runs.
+pub type Slots = Vec<Option<Tensor>>;
 
 fn tensor(v: &[f32], shape: &[i64], device: Device) -> Tensor {
     Tensor::from_slice(v).view(shape).to_device(device)
@@ -44,6 +52,35 @@ fn activate(x: Tensor, a: Activation) -> Tensor {
     }
 }
 
+/// `x` rounded to the int8 grid of `q` and clamped to its 256 levels, as real values.
+pub fn fake_quantize(x: &Tensor, q: Quant) -> Tensor {
+    let (scale, zp) = (f64::from(q.scale), f64::from(q.zero_point));
+    (((x / scale).round() + zp).clamp(-128.0, 127.0) - zp) * scale
+}
+
+/// A weighted layer's (filter in PyTorch layout, bias); None for layers without weights.
+fn layer_params(layer: &FloatLayer, device: Device) -> Option<(Tensor, Tensor)> {
+    match layer {
+        FloatLayer::Conv { out_channels, window, weights, bias, .. } => {
+            let (o, kh, kw) = (*out_channels as i64, i64::from(window.kernel_h), i64::from(window.kernel_w));
+            let channels = weights.len() as i64 / (o * kh * kw).max(1);
+            let w = tensor(weights, &[o, kh, kw, channels], device).permute([0, 3, 1, 2]).contiguous();
+            Some((w, tensor(bias, &[o], device)))
+        }
+        FloatLayer::Depthwise { window, weights, bias, .. } => {
+            // One bias per output channel (input channels × depth multiplier).
+            let (c, kh, kw) = (bias.len() as i64, i64::from(window.kernel_h), i64::from(window.kernel_w));
+            let w = tensor(weights, &[kh, kw, c], device).permute([2, 0, 1]).unsqueeze(1).contiguous();
+            Some((w, tensor(bias, &[c], device)))
+        }
+        FloatLayer::Dense { out_features, weights, bias, .. } => {
+            let o = *out_features as i64;
+            Some((tensor(weights, &[o, weights.len() as i64 / o], device), tensor(bias, &[o], device)))
+        }
+        _ => None,
+    }
+}
+
 fn max_pool(x: &Tensor, w: &Window) -> Tensor {
     let k = [i64::from(w.kernel_h), i64::from(w.kernel_w)];
     let s = [i64::from(w.stride_h), i64::from(w.stride_w)];
@@ -52,36 +89,20 @@ fn max_pool(x: &Tensor, w: &Window) -> Tensor {
 
 impl<'g> TchGraph<'g> {
     pub fn new(graph: &'g FloatGraph, device: Device) -> TchGraph<'g> {
-        let mut params = Vec::with_capacity(graph.layers.len());
-        for layer in &graph.layers {
-            params.push(match layer {
-                FloatLayer::Conv { out_channels, window, weights, bias, .. } => {
-                    let (o, kh, kw) =
-                        (*out_channels as i64, i64::from(window.kernel_h), i64::from(window.kernel_w));
-                    let channels = weights.len() as i64 / (o * kh * kw).max(1);
-                    let w =
-                        tensor(weights, &[o, kh, kw, channels], device).permute([0, 3, 1, 2]).contiguous();
-                    Some((w, tensor(bias, &[o], device)))
-                }
-                FloatLayer::Depthwise { window, weights, bias, .. } => {
-                    // One bias per output channel (input channels × depth multiplier).
-                    let (c, kh, kw) =
-                        (bias.len() as i64, i64::from(window.kernel_h), i64::from(window.kernel_w));
-                    let w =
-                        tensor(weights, &[kh, kw, c], device).permute([2, 0, 1]).unsqueeze(1).contiguous();
-                    Some((w, tensor(bias, &[c], device)))
-                }
-                FloatLayer::Dense { out_features, weights, bias, .. } => {
-                    let o = *out_features as i64;
-                    Some((
-                        tensor(weights, &[o, weights.len() as i64 / o], device),
-                        tensor(bias, &[o], device),
-                    ))
-                }
-                _ => None,
-            });
-        }
-        TchGraph { graph, params, device }
+        let params = graph.layers.iter().map(|l| layer_params(l, device)).collect();
+        TchGraph { graph, params, device, fake_quant: None }
+    }
+
+    /// Rounds each layer's output to `outputs[i]` (one per layer, as
+    /// [`super::quantize::LayerIo::output`]): with dequantized weights, the int8 model in float.
+    pub fn with_fake_quant(mut self, outputs: Vec<Quant>) -> TchGraph<'g> {
+        self.fake_quant = Some(outputs);
+        self
+    }
+
+    /// Replaces layer `i`'s weights and bias (after a correction).
+    pub fn set_layer(&mut self, i: usize, layer: &FloatLayer) {
+        self.params[i] = layer_params(layer, self.device);
     }
 
     /// Float input `[N, 1, H, W]` for 8-bit pixels `[N, 1, H, W]` (u8), exactly what the int8
@@ -92,52 +113,84 @@ impl<'g> TchGraph<'g> {
             * f64::from(q.scale)
     }
 
+    /// Empty residual slots for a run.
+    pub fn slots() -> Slots {
+        (0..infer_core::MAX_SLOTS).map(|_| None).collect()
+    }
+
+    /// Layer `i`'s weighted sum plus bias, before its activation: `[N, C, H, W]` for conv and
+    /// depthwise, `[N, out]` for dense; None for layers without weights.
+    pub fn pre_activation(&self, i: usize, x: &Tensor) -> Option<Tensor> {
+        let (w, b) = self.params[i].as_ref()?;
+        let conv = |window: &Window, groups: i64| {
+            let s = [i64::from(window.stride_h), i64::from(window.stride_w)];
+            pad_for(x, window, 0.0).conv2d(w, Some(b), s, [0, 0], [1, 1], groups)
+        };
+        match &self.graph.layers[i] {
+            FloatLayer::Conv { window, .. } => Some(conv(window, 1)),
+            FloatLayer::Depthwise { window, .. } => Some(conv(window, x.size()[1])),
+            FloatLayer::Dense { .. } => Some(x.permute([0, 2, 3, 1]).flatten(1, -1).linear(w, Some(b))),
+            _ => None,
+        }
+    }
+
+    /// Runs layer `i` on `x` (the previous layer's output); `slots` carries residuals.
+    pub fn step(&self, i: usize, x: &Tensor, slots: &mut Slots) -> Tensor {
+        let round = |y: Tensor| match &self.fake_quant {
+            Some(q) => fake_quantize(&y, q[i]),
+            None => y,
+        };
+        let weighted = || self.pre_activation(i, x).expect("a weighted layer has weights");
+        match &self.graph.layers[i] {
+            FloatLayer::Conv { activation, pool, .. } => {
+                let y = round(activate(weighted(), *activation));
+                match pool {
+                    Some(pw) => max_pool(&y, pw),
+                    None => y,
+                }
+            }
+            FloatLayer::Depthwise { activation, .. } => round(activate(weighted(), *activation)),
+            FloatLayer::Dense { activation, .. } => {
+                round(activate(weighted(), *activation)).unsqueeze(-1).unsqueeze(-1)
+            }
+            FloatLayer::MaxPool(w) => max_pool(x, w),
+            FloatLayer::GlobalAvgPool => round(x.mean_dim([2i64, 3].as_slice(), true, Kind::Float)),
+            FloatLayer::Save { slot } => {
+                slots[usize::from(*slot)] = Some(x.shallow_clone());
+                x.shallow_clone()
+            }
+            FloatLayer::Add { slot, activation } => {
+                let saved = slots[usize::from(*slot)].as_ref().expect("add of a saved slot");
+                round(activate(x + saved, *activation))
+            }
+        }
+    }
+
     /// Runs the graph on float input `[N, C, H, W]`; `observe(i, out)` sees every layer's
     /// output. Returns the last layer's output `[N, C, H, W]`.
     pub fn run(&self, input: &Tensor, mut observe: impl FnMut(usize, &Tensor)) -> Tensor {
         tch::no_grad(|| {
             let mut x = input.to_device(self.device);
-            let mut slots: Vec<Option<Tensor>> = (0..infer_core::MAX_SLOTS).map(|_| None).collect();
-            for (i, layer) in self.graph.layers.iter().enumerate() {
-                let p = self.params[i].as_ref();
-                x = match layer {
-                    FloatLayer::Conv { window, activation, pool, .. } => {
-                        let (w, b) = p.expect("conv has weights");
-                        let s = [i64::from(window.stride_h), i64::from(window.stride_w)];
-                        let y = pad_for(&x, window, 0.0).conv2d(w, Some(b), s, [0, 0], [1, 1], 1);
-                        let y = activate(y, *activation);
-                        match pool {
-                            Some(pw) => max_pool(&y, pw),
-                            None => y,
-                        }
-                    }
-                    FloatLayer::Depthwise { window, activation, .. } => {
-                        let (w, b) = p.expect("depthwise has weights");
-                        let s = [i64::from(window.stride_h), i64::from(window.stride_w)];
-                        let groups = x.size()[1];
-                        let y = pad_for(&x, window, 0.0).conv2d(w, Some(b), s, [0, 0], [1, 1], groups);
-                        activate(y, *activation)
-                    }
-                    FloatLayer::Dense { activation, .. } => {
-                        let (w, b) = p.expect("dense has weights");
-                        let flat = x.permute([0, 2, 3, 1]).flatten(1, -1);
-                        let y = flat.linear(w, Some(b));
-                        activate(y, *activation).unsqueeze(-1).unsqueeze(-1)
-                    }
-                    FloatLayer::MaxPool(w) => max_pool(&x, w),
-                    FloatLayer::GlobalAvgPool => x.mean_dim([2i64, 3].as_slice(), true, Kind::Float),
-                    FloatLayer::Save { slot } => {
-                        slots[usize::from(*slot)] = Some(x.shallow_clone());
-                        x
-                    }
-                    FloatLayer::Add { slot, activation } => {
-                        let saved = slots[usize::from(*slot)].as_ref().expect("add of a saved slot");
-                        activate(&x + saved, *activation)
-                    }
-                };
+            let mut slots = Self::slots();
+            for i in 0..self.graph.layers.len() {
+                x = self.step(i, &x, &mut slots);
                 observe(i, &x);
             }
             x
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fake_quantize_rounds_to_the_grid_and_clamps() {
+        let q = Quant { scale: 0.5, zero_point: -28 };
+        // Levels are (k + 28) · 0.5 for k in −128..=127: from −50 to 77.5.
+        let x = Tensor::from_slice(&[0.2f32, 0.3, -1.26, 100.0, -100.0]);
+        let y = Vec::<f32>::try_from(fake_quantize(&x, q)).expect("floats");
+        assert_eq!(y, vec![0.0, 0.5, -1.5, 77.5, -50.0]);
     }
 }

@@ -19,6 +19,8 @@ pub mod graph;
 pub mod pipeline;
 pub mod quantize;
 pub mod reference;
+#[cfg(test)]
+mod test_graph;
 pub mod validate;
 
 pub use float_model::FloatModel;

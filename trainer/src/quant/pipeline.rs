@@ -17,7 +17,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use tch::Device;
 
-use super::bias_correction::correct_bias;
+use super::bias_correction::{correct_bias, correct_layer_biases, BiasCorrection};
 use super::calibrate::{calibrate, Calibration};
 use super::card::{card_for, print_card, CardSources, Measured, ModelCard};
 use super::equalize::{channel_absmax, equalize};
@@ -42,9 +42,9 @@ pub struct QuantizeOptions {
     /// Data folder, when not the one the run was trained on.
     pub data: Option<PathBuf>,
     pub cpu: bool,
-    /// Remove the mean int8 − float error of the final logits, measured on the calibration
-    /// images, from the last layer's bias.
-    pub bias_correction: bool,
+    /// Which biases absorb the mean int8 − float error measured on the calibration images
+    /// ([`super::bias_correction`]).
+    pub bias_correction: BiasCorrection,
     /// Equalize the linear streams' channel ranges at this strength (0–1) before calibrating
     /// ([`super::equalize`]); None: the graph as exported.
     pub equalize: Option<f64>,
@@ -88,8 +88,16 @@ pub fn quantize_run_with(
     eprintln!("calibrating {:?} on {} training images", opts.calibration, calibration.len());
     let ranges = calibrate(&graph, &tg, batches(), opts.calibration);
     let mut qm = QuantModel::new(graph.clone(), &ranges)?;
-    let correction =
-        if opts.bias_correction { Some(correct_bias(&mut qm, &tg, &p, &calibration)?) } else { None };
+    if opts.bias_correction == BiasCorrection::Layers {
+        let pixels = DeviceImages::new(&p.data, &calibration, Device::Cpu).pixels.to_device(device);
+        let largest = correct_layer_biases(&mut qm, &tg, &pixels)?;
+        let top = largest.iter().fold(0f32, |m, &s| m.max(s));
+        eprintln!("per-layer bias correction: largest shift {top:.2} output steps");
+    }
+    let correction = match opts.bias_correction {
+        BiasCorrection::None => None,
+        _ => Some(correct_bias(&mut qm, &tg, &p, &calibration)?),
+    };
     let blob = qm.blob()?;
     let model = Model::from_bytes(&blob).map_err(|e| anyhow!("{e}"))?;
     let measured = measure(&float, &model, &p, device, reference)?;

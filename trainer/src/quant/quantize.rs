@@ -35,6 +35,9 @@ pub struct Channels {
     bias: Vec<u8>,
     multiplier: Vec<u8>,
     shift: Vec<u8>,
+    /// The real values the int8 weights and int32 biases stand for (for simulating the
+    /// int8 model in float).
+    dequantized: (Vec<f32>, Vec<f32>),
 }
 
 /// `channel_of(i)` maps a weight index to its output channel; `taps` is the number of
@@ -69,12 +72,15 @@ fn quantize_channels(
         .enumerate()
         .map(|(i, &w)| (w / w_scale[channel_of(i)]).round().clamp(-127.0, 127.0) as i8)
         .collect();
+    let real_weights = q.iter().enumerate().map(|(i, &v)| f32::from(v) * w_scale[channel_of(i)]).collect();
     let mut b = Vec::with_capacity(c);
+    let mut real_bias = Vec::with_capacity(c);
     let mut mult = Vec::with_capacity(c);
     let mut shift = Vec::with_capacity(c);
     for ch in 0..c {
         let bias_scale = f64::from(in_scale) * f64::from(w_scale[ch]);
         b.push((f64::from(bias[ch]) / bias_scale).round().clamp(i32::MIN as f64, i32::MAX as f64) as i32);
+        real_bias.push((f64::from(b[ch]) * bias_scale) as f32);
         let m = multiplier_from_real(bias_scale / f64::from(out_scale));
         mult.push(m.multiplier);
         shift.push(m.shift);
@@ -84,6 +90,7 @@ fn quantize_channels(
         bias: i32_le_bytes(&b),
         multiplier: i32_le_bytes(&mult),
         shift: i8_bytes(&shift),
+        dequantized: (real_weights, real_bias),
     }
 }
 
@@ -213,15 +220,52 @@ impl QuantModel {
     /// quantizes that layer again (see [`super::bias_correction`]).
     pub fn correct_last_bias(&mut self, shift: &[f32]) -> Result<()> {
         let last = self.graph.layers.len().checked_sub(1).context("empty graph")?;
-        match &mut self.graph.layers[last] {
-            FloatLayer::Dense { bias, .. } | FloatLayer::Conv { bias, .. } => {
-                ensure!(bias.len() == shift.len(), "one correction per output");
+        ensure!(
+            matches!(self.graph.layers[last], FloatLayer::Dense { .. } | FloatLayer::Conv { .. }),
+            "bias correction needs a dense or conv last layer"
+        );
+        self.shift_bias(last, shift)
+    }
+
+    /// Subtracts `shift` (one value per output channel) from layer `i`'s float bias and
+    /// quantizes that layer again.
+    pub fn shift_bias(&mut self, i: usize, shift: &[f32]) -> Result<()> {
+        match self.graph.layers.get_mut(i) {
+            Some(
+                FloatLayer::Dense { bias, .. }
+                | FloatLayer::Conv { bias, .. }
+                | FloatLayer::Depthwise { bias, .. },
+            ) => {
+                ensure!(bias.len() == shift.len(), "layer {i}: one correction per output channel");
                 bias.iter_mut().zip(shift).for_each(|(b, s)| *b -= s);
             }
-            _ => bail!("bias correction needs a dense or conv last layer"),
+            _ => bail!("layer {i} has no bias to correct"),
         }
-        self.bytes[last] = quantize_layer(&self.graph.layers[last], &self.io[last]);
+        self.bytes[i] = quantize_layer(&self.graph.layers[i], &self.io[i]);
         Ok(())
+    }
+
+    /// Layer `i` with the real values its int8 weights and int32 bias stand for.
+    pub fn dequantized_layer(&self, i: usize) -> FloatLayer {
+        let mut layer = self.graph.layers[i].clone();
+        let (w, b) = &self.bytes[i].dequantized;
+        if let FloatLayer::Conv { weights, bias, .. }
+        | FloatLayer::Depthwise { weights, bias, .. }
+        | FloatLayer::Dense { weights, bias, .. } = &mut layer
+        {
+            weights.clone_from(w);
+            bias.clone_from(b);
+        }
+        layer
+    }
+
+    /// The graph with every layer dequantized: run with [`super::float_exec::TchGraph`] and
+    /// fake quantization at `io[i].output`, it simulates this int8 model in float.
+    pub fn dequantized_graph(&self) -> FloatGraph {
+        FloatGraph {
+            layers: (0..self.graph.layers.len()).map(|i| self.dequantized_layer(i)).collect(),
+            ..self.graph.clone()
+        }
     }
 
     /// The blob: every layer's definition, the output declaration the engine derives, a
