@@ -29,6 +29,7 @@ fn tiny_quantize_options(tmp: &std::path::Path) -> QuantizeOptions {
 
 #[test]
 fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_card() {
+    let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("chest_xray");
     common::make_learnable_layout(&data, &common::Layout { patients: 525, side: 12, bases: [60, 170, 150] });
@@ -81,6 +82,7 @@ fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_car
 /// as the float model on (nearly) every test image, infer-core equal to the reference.
 #[test]
 fn a_three_class_model_quantizes_with_classes_kept() {
+    let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("chest_xray");
     // Normal, bacterial and viral images have clearly different brightness.

@@ -61,6 +61,7 @@ fn config(tmp: &Path, name: &str, mode: TransferMode) -> TrainConfig {
 
 #[test]
 fn frozen_and_finetuned_runs_cache_and_reload() {
+    let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
     make_learnable_layout(&tmp.path().join("chest_xray"));
 
@@ -154,6 +155,7 @@ fn frozen_and_finetuned_runs_cache_and_reload() {
 
 #[test]
 fn missing_weights_file_is_a_clear_error() {
+    let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
     let mut cfg = config(tmp.path(), "x", TransferMode::Frozen);
     cfg.weights = Some(tmp.path().join("nope.safetensors"));

@@ -70,3 +70,12 @@ pub fn tiny_run_config(tmp: &Path, epochs: usize) -> TrainConfig {
         ..TrainConfig::default()
     }
 }
+
+/// Held by each test that trains, so that two tests of one binary never train at once:
+/// `train_run` seeds torch's global generator, which threads share, and a second training
+/// started midway would change the first one's draws (a 3-class test once failed so).
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that panicked while holding the lock leaves nothing shared half-written.
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
