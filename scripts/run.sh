@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The main job, end to end: set up; train the shipped recipe (experiments/official_shipped.toml:
-# MobileNetV2-0.35, its top 10 blocks fine-tuned on augmented 160 px images with mixup, at seeds 4-6) on
+# MobileNetV2-0.35, its top 10 blocks fine-tuned on augmented 224 px images, at seeds 4-6) on
 # the official split, whose test patients come from another cohort, and measure its shifted
 # validation (experiments/shifted_validation.md); train the seed CNN study
 # (experiments/default.toml: two settings compared on validation, early stopping, the chosen
 # one at three seeds) on the pooled patient-disjoint split; quantize the first seed of each to
 # int8, validate each blob (infer-core bit for bit against the integer reference, and against
-# the float model) and write the report. About 45 minutes on a 2-core CPU.
+# the float model) and write the report. About 55 minutes on a 2-core CPU.
 #
 #   DATA=<chest_xray folder>   default ../shared/data/chest_xray
 #   PROFILE=quick|full         default quick (full: the seed's 180 px, meant for a GPU)
