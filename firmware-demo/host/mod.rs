@@ -16,7 +16,7 @@ use firmware_demo::report::{Head, Verdict};
 /// on the official protocol (top 10 blocks fine-tuned, 224 px; `experiments/official_shipped.toml`).
 pub const MODELS: [&str; 2] = [
     "seed_cnn-pooled-adam-lr0.0001-e10-b20-128px-s42",
-    "mobilenet_v2-w0.35-finetune10-official-adam-lr0.001-cosine-e6-b32-224px-s4",
+    "mobilenet_v2-w0.35-finetune10-official-adam-lr0.001-cosine-e6-b32-224px-s4-qat",
 ];
 
 /// What the host knows of a model the firmware embeds: its blob and card.

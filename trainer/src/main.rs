@@ -10,10 +10,8 @@ use trainer::bench::{bench, BenchModel};
 use trainer::data::{kaggle, split, warn_skipped, Protocol};
 use trainer::predict::{print_lines, Source};
 use trainer::quant::bench::bench_int8;
-use trainer::quant::bias_correction::BiasCorrection;
-use trainer::quant::calibrate::Calibration;
 use trainer::quant::card::{card_path_for, read_card};
-use trainer::quant::{quantize_run, validate_int8, FloatModel, QuantizeOptions, ValidateOptions};
+use trainer::quant::{quantize_run, validate_int8, FloatModel, QuantizeArgs, ValidateOptions};
 use trainer::run::{eval_run, train_run};
 use trainer::study::{run_suite, Profile, SuiteOptions};
 use trainer::train::config::ModelKind;
@@ -197,40 +195,6 @@ struct ValidateArgs {
 }
 
 #[derive(Args)]
-struct QuantizeArgs {
-    /// The run folder to quantize (runs/<name>, with metrics.json and model.safetensors)
-    #[arg(long)]
-    run: PathBuf,
-    /// Where the blob and the model card go
-    #[arg(long, default_value = "models")]
-    out: PathBuf,
-    /// Base name of the outputs [default: the run folder's name]
-    #[arg(long)]
-    name: Option<String>,
-    /// Training images used to observe activation ranges
-    #[arg(long, default_value_t = 256)]
-    calibration_images: usize,
-    /// Activation ranges: min/max seen, or the given percentile (e.g. 99.99) averaged over
-    /// batches, which ignores rare outliers
-    #[arg(long)]
-    percentile: Option<f64>,
-    /// The chest_xray folder [default: the one the run was trained on]
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Use the CPU even when a CUDA GPU is available
-    #[arg(long)]
-    cpu: bool,
-    /// Mean int8 − float error removed on the calibration images: from the last bias only,
-    /// from every layer's bias in turn, or none (quant/bias_correction.rs)
-    #[arg(long, value_enum, default_value = "layers")]
-    bias_correction: BiasCorrection,
-    /// Before calibrating, even out the channel ranges of the linear bottlenecks at this
-    /// strength (0–1; an exact rewrite of the float model, see quant/equalize.rs)
-    #[arg(long)]
-    equalize: Option<f64>,
-}
-
-#[derive(Args)]
 struct TrainArgs {
     /// JSON file with any of the settings below (see experiments/); options typed here win
     #[arg(long)]
@@ -281,26 +245,6 @@ struct BenchArgs {
     /// MobileNetV2: features of the base that train, from the top
     #[arg(long, default_value_t = 4)]
     trainable_blocks: usize,
-}
-
-impl QuantizeArgs {
-    fn options(self) -> QuantizeOptions {
-        let calibration = match self.percentile {
-            Some(p) => Calibration::Percentile(p),
-            None => Calibration::MinMax,
-        };
-        QuantizeOptions {
-            run: self.run,
-            out_dir: self.out,
-            name: self.name,
-            calibration,
-            calibration_images: self.calibration_images,
-            data: self.data,
-            cpu: self.cpu,
-            bias_correction: self.bias_correction,
-            equalize: self.equalize,
-        }
-    }
 }
 
 impl ValidateArgs {

@@ -9,6 +9,7 @@ use trainer::predict::{predict_files, Source};
 use trainer::quant::bias_correction::BiasCorrection;
 use trainer::quant::calibrate::Calibration;
 use trainer::quant::pipeline::{quantize_run, quantize_run_with, QuantizeOptions};
+use trainer::quant::qat::QatOptions;
 use trainer::quant::reference;
 use trainer::run::train_run;
 
@@ -24,6 +25,7 @@ fn tiny_quantize_options(tmp: &std::path::Path) -> QuantizeOptions {
         cpu: true,
         bias_correction: BiasCorrection::Layers,
         equalize: None,
+        qat: None,
     }
 }
 
@@ -59,6 +61,21 @@ fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_car
     assert!(Model::from_bytes(&blob).is_ok());
     assert!(out.join("tiny.json").is_file());
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2, "no temporary files");
+    assert!(card.qat.is_none() && card.validation_label_agreement.is_some());
+
+    // Fine-tuned toward the float model first: still bit-exact, and the card says so.
+    let qat = QatOptions { steps: 6, lr: 1e-4, batch: 32 };
+    let tuned = QuantizeOptions {
+        name: Some("tiny-qat".into()),
+        qat: Some(qat),
+        ..tiny_quantize_options(tmp.path())
+    };
+    let tuned_card = quantize_run(&tuned, "test").unwrap();
+    assert_eq!(tuned_card.test_bit_exact, tuned_card.split.test_images);
+    assert_eq!(tuned_card.qat.as_ref().map(|l| l.options), Some(qat));
+    assert!(out.join("tiny-qat.int8.postcard").is_file());
+    std::fs::remove_file(out.join("tiny-qat.int8.postcard")).unwrap();
+    std::fs::remove_file(out.join("tiny-qat.json")).unwrap();
 
     // `trainer predict` with the blob and with the run's float model agree on a bright
     // (pneumonia-like) and a dark (normal-like) generated training image.

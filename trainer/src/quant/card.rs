@@ -12,6 +12,7 @@ use super::calibrate::Calibration;
 use super::float_model::FloatModel;
 use super::graph::FloatGraph;
 use super::pipeline::QuantizeOptions;
+use super::qat::QatLog;
 use crate::data::intensity::Intensity;
 use crate::data::split::ValSplit;
 use crate::data::{Protocol, SplitData, SplitSpec};
@@ -106,6 +107,10 @@ pub struct ModelCard {
     /// Strength of the linear streams' range equalization before calibration (None: off).
     #[serde(default)]
     pub equalization: Option<f64>,
+    /// Quantization-aware fine-tuning toward the float model before the final quantization
+    /// (quant/qat.rs; None: off).
+    #[serde(default)]
+    pub qat: Option<QatLog>,
     pub float_test_accuracy: f64,
     pub int8_test_accuracy: f64,
     pub float_test_auc: Option<f64>,
@@ -119,6 +124,10 @@ pub struct ModelCard {
     pub int8_test_accuracy_at_float_threshold: f64,
     /// Test images on which float and int8 give the same label (each at its threshold).
     pub test_label_agreement: f64,
+    /// Validation images on which float and int8 give the same label, both at the float
+    /// model's threshold: how settings are compared without touching test (older cards: None).
+    #[serde(default)]
+    pub validation_label_agreement: Option<f64>,
     /// 3-class models: test images on which float and int8 give the same class (argmax).
     #[serde(default)]
     pub test_class_agreement: Option<f64>,
@@ -153,6 +162,8 @@ pub struct Measured {
     pub int8_report: EvalReport,
     pub int8_test: Predictions,
     pub agreement: f64,
+    /// Same label on validation, both at the float threshold.
+    pub validation_agreement: f64,
     /// 3-class models: share of test images with the same argmax class.
     pub class_agreement: Option<f64>,
     pub bit_exact: usize,
@@ -169,6 +180,7 @@ pub struct CardSources<'a> {
     pub opts: &'a QuantizeOptions,
     pub calibration_images: usize,
     pub correction: Option<Vec<f32>>,
+    pub qat: Option<QatLog>,
     pub export_err: f64,
     pub measured: &'a Measured,
     pub command: &'a str,
@@ -182,6 +194,16 @@ impl CardScores {
 }
 
 /// The model card of a quantized run.
+/// How to read the output bytes, for a model with `outputs` logits.
+fn output_meaning(outputs: usize) -> &'static str {
+    if outputs == 3 {
+        "logits of normal, bacterial, viral: softmax((q - zero_point) * scale); \
+         p(pneumonia) = p(bacterial) + p(viral)"
+    } else {
+        "p(pneumonia) = sigmoid((q - zero_point) * scale)"
+    }
+}
+
 pub fn card_for(s: &CardSources<'_>) -> ModelCard {
     let cfg = s.float.config();
     let (f, q) = (&s.measured.float_report, &s.measured.int8_report);
@@ -203,13 +225,8 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
         output: CardOutput {
             scale: out.quant.scale,
             zero_point: out.quant.zero_point,
-            meaning: if out.shape.h as usize * out.shape.w as usize * out.shape.c as usize == 3 {
-                "logits of normal, bacterial, viral: softmax((q - zero_point) * scale); \
-                 p(pneumonia) = p(bacterial) + p(viral)"
-                    .into()
-            } else {
-                "p(pneumonia) = sigmoid((q - zero_point) * scale)".into()
-            },
+            meaning: output_meaning(out.shape.h as usize * out.shape.w as usize * out.shape.c as usize)
+                .into(),
         },
         threshold: q.threshold,
         float_threshold: f.threshold,
@@ -229,6 +246,7 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
         bias_correction: s.opts.bias_correction,
         logit_bias_correction: s.correction.clone(),
         equalization: s.opts.equalize,
+        qat: s.qat.clone(),
         float_test_accuracy: f.test.at_chosen_threshold.accuracy,
         int8_test_accuracy: q.test.at_chosen_threshold.accuracy,
         float_test_auc: f.test.roc_auc,
@@ -244,6 +262,7 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
         )
         .accuracy,
         test_label_agreement: s.measured.agreement,
+        validation_label_agreement: Some(s.measured.validation_agreement),
         test_class_agreement: s.measured.class_agreement,
         float_test_class_accuracy: f.classes.as_ref().map(|c| c.test.accuracy),
         int8_test_class_accuracy: q.classes.as_ref().map(|c| c.test.accuracy),
@@ -307,6 +326,9 @@ pub fn print_card(c: &ModelCard) {
         c.test_bit_exact,
         c.split.test_images
     );
+    if let Some(v) = c.validation_label_agreement {
+        println!("validation: same label on {:.2}% of the images at the float threshold", 100.0 * v);
+    }
     if let (Some(f), Some(q), Some(a)) =
         (c.float_test_class_accuracy, c.int8_test_class_accuracy, c.test_class_agreement)
     {

@@ -3,6 +3,9 @@
 //! [`TchGraph::with_fake_quant`] the same code simulates the int8 model in float: fed the
 //! dequantized weights ([`super::quantize::QuantModel::dequantized_graph`]), it rounds every
 //! quantized tensor to its int8 grid, which is what per-layer bias correction measures.
+//! [`TchGraph::for_training`] keeps gradients instead: trainable weights rounded per output
+//! channel and outputs rounded to their grid, both with straight-through gradients, which is
+//! what quantization-aware fine-tuning ([`super::qat`]) trains.
 
 use infer_core::{Activation, Quant, Window};
 use tch::{Device, Kind, Tensor};
@@ -17,6 +20,8 @@ pub struct TchGraph<'g> {
     device: Device,
     /// Some: each layer's output is rounded to this quantization (the int8 engine in float).
     fake_quant: Option<Vec<Quant>>,
+    /// Training: weights rounded per output channel and outputs rounded, with gradients.
+    training: bool,
 }
 
 /// Saved tensors of residual slots while a graph runs.
@@ -58,8 +63,23 @@ pub fn fake_quantize(x: &Tensor, q: Quant) -> Tensor {
     (((x / scale).round() + zp).clamp(-128.0, 127.0) - zp) * scale
 }
 
+/// `x` rounded to the int8 grid of `q`, with torch's straight-through gradient (1 inside the
+/// grid's range, 0 where the value is clamped).
+fn fake_quantize_ste(x: &Tensor, q: Quant) -> Tensor {
+    x.fake_quantize_per_tensor_affine(f64::from(q.scale), i64::from(q.zero_point), -128, 127)
+}
+
+/// Weights `[O, …]` rounded symmetrically per output channel (scale = max|w| / 127, the
+/// convention of [`super::quantize`]), gradient passed straight through the rounding.
+fn weight_quantize_ste(w: &Tensor) -> Tensor {
+    let dims: Vec<i64> = (1..w.dim() as i64).collect();
+    let scale = tch::no_grad(|| (w.abs().amax(dims.as_slice(), true) / 127.0).clamp_min(1e-12));
+    let rounded = tch::no_grad(|| (w / &scale).round().clamp(-127.0, 127.0) * &scale);
+    w + (rounded - w).detach()
+}
+
 /// A weighted layer's (filter in PyTorch layout, bias); None for layers without weights.
-fn layer_params(layer: &FloatLayer, device: Device) -> Option<(Tensor, Tensor)> {
+pub fn layer_params(layer: &FloatLayer, device: Device) -> Option<(Tensor, Tensor)> {
     match layer {
         FloatLayer::Conv { out_channels, window, weights, bias, .. } => {
             let (o, kh, kw) = (*out_channels as i64, i64::from(window.kernel_h), i64::from(window.kernel_w));
@@ -90,7 +110,19 @@ fn max_pool(x: &Tensor, w: &Window) -> Tensor {
 impl<'g> TchGraph<'g> {
     pub fn new(graph: &'g FloatGraph, device: Device) -> TchGraph<'g> {
         let params = graph.layers.iter().map(|l| layer_params(l, device)).collect();
-        TchGraph { graph, params, device, fake_quant: None }
+        TchGraph { graph, params, device, fake_quant: None, training: false }
+    }
+
+    /// The graph with `params` (as [`layer_params`] lays them out, trainable) in place of its
+    /// own weights, simulating the int8 model with gradients: weights rounded per output
+    /// channel, each layer's output rounded to `outputs[i]`. Run it with [`TchGraph::forward`].
+    pub fn for_training(
+        graph: &'g FloatGraph,
+        params: Vec<Option<(Tensor, Tensor)>>,
+        outputs: Vec<Quant>,
+        device: Device,
+    ) -> TchGraph<'g> {
+        TchGraph { graph, params, device, fake_quant: Some(outputs), training: true }
     }
 
     /// Rounds each layer's output to `outputs[i]` (one per layer, as
@@ -122,6 +154,8 @@ impl<'g> TchGraph<'g> {
     /// depthwise, `[N, out]` for dense; None for layers without weights.
     pub fn pre_activation(&self, i: usize, x: &Tensor) -> Option<Tensor> {
         let (w, b) = self.params[i].as_ref()?;
+        let quantized = self.training.then(|| weight_quantize_ste(w));
+        let w = quantized.as_ref().unwrap_or(w);
         let conv = |window: &Window, groups: i64| {
             let s = [i64::from(window.stride_h), i64::from(window.stride_w)];
             pad_for(x, window, 0.0).conv2d(w, Some(b), s, [0, 0], [1, 1], groups)
@@ -137,6 +171,7 @@ impl<'g> TchGraph<'g> {
     /// Runs layer `i` on `x` (the previous layer's output); `slots` carries residuals.
     pub fn step(&self, i: usize, x: &Tensor, slots: &mut Slots) -> Tensor {
         let round = |y: Tensor| match &self.fake_quant {
+            Some(q) if self.training => fake_quantize_ste(&y, q[i]),
             Some(q) => fake_quantize(&y, q[i]),
             None => y,
         };
@@ -168,16 +203,23 @@ impl<'g> TchGraph<'g> {
 
     /// Runs the graph on float input `[N, C, H, W]`; `observe(i, out)` sees every layer's
     /// output. Returns the last layer's output `[N, C, H, W]`.
-    pub fn run(&self, input: &Tensor, mut observe: impl FnMut(usize, &Tensor)) -> Tensor {
-        tch::no_grad(|| {
-            let mut x = input.to_device(self.device);
-            let mut slots = Self::slots();
-            for i in 0..self.graph.layers.len() {
-                x = self.step(i, &x, &mut slots);
-                observe(i, &x);
-            }
-            x
-        })
+    pub fn run(&self, input: &Tensor, observe: impl FnMut(usize, &Tensor)) -> Tensor {
+        tch::no_grad(|| self.forward_observed(input, observe))
+    }
+
+    /// [`TchGraph::run`] keeping the autograd graph (for training).
+    pub fn forward(&self, input: &Tensor) -> Tensor {
+        self.forward_observed(input, |_, _| ())
+    }
+
+    fn forward_observed(&self, input: &Tensor, mut observe: impl FnMut(usize, &Tensor)) -> Tensor {
+        let mut x = input.to_device(self.device);
+        let mut slots = Self::slots();
+        for i in 0..self.graph.layers.len() {
+            x = self.step(i, &x, &mut slots);
+            observe(i, &x);
+        }
+        x
     }
 }
 
@@ -192,5 +234,28 @@ mod tests {
         let x = Tensor::from_slice(&[0.2f32, 0.3, -1.26, 100.0, -100.0]);
         let y = Vec::<f32>::try_from(fake_quantize(&x, q)).expect("floats");
         assert_eq!(y, vec![0.0, 0.5, -1.5, 77.5, -50.0]);
+        // The training version rounds the same way, except for exact halves (torch rounds
+        // those to even, like `round` here on these values).
+        let ste = Vec::<f32>::try_from(fake_quantize_ste(&x, q)).expect("floats");
+        assert_eq!(ste, y);
+    }
+
+    #[test]
+    fn training_rounding_passes_gradients_straight_through() {
+        let q = Quant { scale: 0.5, zero_point: 0 };
+        let x = Tensor::from_slice(&[0.2f32, 1.3, 100.0]).set_requires_grad(true);
+        fake_quantize_ste(&x, q).sum(Kind::Float).backward();
+        // Inside the grid's range the gradient is 1; clamped values get none.
+        assert_eq!(Vec::<f32>::try_from(x.grad()).expect("floats"), vec![1.0, 1.0, 0.0]);
+
+        let w =
+            Tensor::from_slice(&[1.0f32, 0.3, -0.01, 2.0, 0.5, 0.26]).view([2, 3]).set_requires_grad(true);
+        let r = weight_quantize_ste(&w);
+        // Per row: scale max|w| / 127, so each row's largest weight is exact.
+        let rv = Vec::<f32>::try_from(r.flatten(0, -1)).expect("floats");
+        assert_eq!((rv[0], rv[3]), (1.0, 2.0));
+        assert!((rv[2] - (-1.0 / 127.0)).abs() < 1e-6, "{rv:?}");
+        r.sum(Kind::Float).backward();
+        assert_eq!(Vec::<f32>::try_from(w.grad().flatten(0, -1)).expect("floats"), vec![1.0; 6]);
     }
 }

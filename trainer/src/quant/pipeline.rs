@@ -1,7 +1,8 @@
 //! `trainer quantize`: a finished run → a calibrated int8 blob and its model card in
 //! `models/`, as a sequence of named steps:
 //!
-//! export → check against tch → calibrate → quantize → bias-correct → validate (once) →
+//! export → check against tch → calibrate → (fine-tune toward float) → quantize →
+//! bias-correct → validate (once) →
 //! measure float and int8 on validation and test, with infer-core checked byte for byte
 //! against the integer reference on both → only then write blob and card, each atomically.
 //!
@@ -18,13 +19,15 @@ use rand::SeedableRng;
 use tch::Device;
 
 use super::bias_correction::{correct_bias, correct_layer_biases, BiasCorrection};
-use super::calibrate::{calibrate, Calibration};
+use super::calibrate::{calibrate, Calibration, Range};
 use super::card::{card_for, print_card, CardSources, Measured, ModelCard};
 use super::equalize::{channel_absmax, equalize};
 use super::evaluate::{class_agreement, label_agreement, run_engine, run_reference, to_predictions};
 use super::float_exec::TchGraph;
 use super::float_model::FloatModel;
-use super::quantize::QuantModel;
+use super::graph::FloatGraph;
+use super::qat::{tune_toward_float, QatLog, QatOptions};
+use super::quantize::{io_chain, QuantModel};
 use crate::data::device::DeviceImages;
 use crate::data::SplitData;
 use crate::eval::{evaluate, Selection};
@@ -48,6 +51,9 @@ pub struct QuantizeOptions {
     /// Equalize the linear streams' channel ranges at this strength (0–1) before calibrating
     /// ([`super::equalize`]); None: the graph as exported.
     pub equalize: Option<f64>,
+    /// Quantization-aware fine-tuning toward the float model after calibration
+    /// ([`super::qat`]); None: off.
+    pub qat: Option<QatOptions>,
 }
 
 /// The int8 model's output bytes for one int8 input, as the integer reference computes them.
@@ -87,7 +93,12 @@ pub fn quantize_run_with(
     let tg = TchGraph::new(&graph, device);
     eprintln!("calibrating {:?} on {} training images", opts.calibration, calibration.len());
     let ranges = calibrate(&graph, &tg, batches(), opts.calibration);
-    let mut qm = QuantModel::new(graph.clone(), &ranges)?;
+    let (tuned, qat) = match opts.qat {
+        Some(q) => fine_tune(&graph, &ranges, &tg, &p, float.config().seed, q, device)?,
+        None => (graph.clone(), None),
+    };
+    // Bias correction below measures against the float model (`tg`), not the tuned graph.
+    let mut qm = QuantModel::new(tuned, &ranges)?;
     if opts.bias_correction == BiasCorrection::Layers {
         let pixels = DeviceImages::new(&p.data, &calibration, Device::Cpu).pixels.to_device(device);
         let largest = correct_layer_biases(&mut qm, &tg, &pixels)?;
@@ -113,6 +124,7 @@ pub fn quantize_run_with(
         opts,
         calibration_images: calibration.len(),
         correction,
+        qat,
         export_err,
         measured: &measured,
         command,
@@ -130,6 +142,10 @@ fn check_options(opts: &QuantizeOptions) -> Result<()> {
         opts.equalize
     );
     ensure!(opts.calibration_images > 0, "--calibration-images must be at least 1");
+    if let Some(q) = opts.qat {
+        ensure!(q.lr > 0.0 && q.lr.is_finite(), "--qat-lr must be a positive number, got {}", q.lr);
+        ensure!(q.batch > 0, "the QAT batch must be at least 1");
+    }
     if let Calibration::Percentile(p) = opts.calibration {
         ensure!(p > 50.0 && p <= 100.0, "--percentile must be in (50, 100], got {p}");
     }
@@ -163,6 +179,41 @@ fn calibration_images(p: &SplitData, seed: u64, n: usize) -> Vec<usize> {
     pool
 }
 
+/// [`tune_toward_float`] on the training split: the tuned graph and its log.
+fn fine_tune(
+    graph: &FloatGraph,
+    ranges: &[Option<Range>],
+    tg: &TchGraph<'_>,
+    p: &SplitData,
+    seed: u64,
+    q: QatOptions,
+    device: Device,
+) -> Result<(FloatGraph, Option<QatLog>)> {
+    let outputs = io_chain(graph, ranges)?.iter().map(|io| io.output).collect();
+    let images = tuning_images(p, seed, q.steps * q.batch);
+    let batches = images.chunks(q.batch).map(|c| DeviceImages::new(&p.data, c, Device::Cpu).pixels);
+    eprintln!("fine-tuning the int8 simulation toward the float model: {} steps of {}", q.steps, q.batch);
+    let (tuned, log) = tune_toward_float(graph, outputs, tg, batches, q, device)?;
+    eprintln!(
+        "QAT: mean squared logit error {:.4} (first tenth) → {:.4} (last)",
+        log.first_loss, log.last_loss
+    );
+    Ok((tuned, Some(log)))
+}
+
+/// `n` training images for fine-tuning: the training split shuffled with its own seed and
+/// repeated as often as needed (never validation or test).
+fn tuning_images(p: &SplitData, seed: u64, n: usize) -> Vec<usize> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed.wrapping_add(1));
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n && !p.split.train.is_empty() {
+        let mut epoch = p.split.train.clone();
+        epoch.shuffle(&mut rng);
+        out.extend(epoch.into_iter().take(n - out.len()));
+    }
+    out
+}
+
 /// Float and int8 on validation (thresholds) and test (measured once); fails unless
 /// infer-core equals the integer reference on every validation and test image.
 fn measure(
@@ -174,7 +225,7 @@ fn measure(
 ) -> Result<Measured> {
     let rule = float.config().threshold_rule;
     let float_val = float.predict(&float.images(&p.data, &p.split.val, device));
-    let float_selection = Selection::freeze(float_val, rule);
+    let float_selection = Selection::freeze(float_val.clone(), rule);
     let (val, test): (&[usize], &[usize]) = (&p.split.val, p.split.test(&float_selection.frozen()));
     let float_test = float.predict(&float.images(&p.data, test, device));
     let float_report = float_selection.report(&float_test);
@@ -191,10 +242,21 @@ fn measure(
         );
     }
     let int8_test = to_predictions(model, &test_out, &p.data, test);
-    let int8_report = evaluate(to_predictions(model, &val_out, &p.data, val), &int8_test, rule);
+    let int8_val = to_predictions(model, &val_out, &p.data, val);
+    let t = float_selection.threshold();
+    let validation_agreement = label_agreement(&float_val, t, &int8_val, t);
+    let int8_report = evaluate(int8_val, &int8_test, rule);
     let agreement = label_agreement(&float_test, float_report.threshold, &int8_test, int8_report.threshold);
     let class_agreement = class_agreement(&float_test, &int8_test);
-    Ok(Measured { float_report, int8_report, int8_test, agreement, class_agreement, bit_exact: test.len() })
+    Ok(Measured {
+        float_report,
+        int8_report,
+        int8_test,
+        agreement,
+        validation_agreement,
+        class_agreement,
+        bit_exact: test.len(),
+    })
 }
 
 /// Blob, then card, each written atomically once every check has passed.
