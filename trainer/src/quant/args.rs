@@ -13,7 +13,7 @@ use super::qat::QatOptions;
 pub struct QuantizeArgs {
     /// The run folder to quantize (runs/<name>, with metrics.json and model.safetensors)
     #[arg(long)]
-    pub run: PathBuf,
+    run: PathBuf,
     /// Where the blob and the model card go
     #[arg(long, default_value = "models")]
     out: PathBuf,

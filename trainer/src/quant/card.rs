@@ -193,7 +193,6 @@ impl CardScores {
     }
 }
 
-/// The model card of a quantized run.
 /// How to read the output bytes, for a model with `outputs` logits.
 fn output_meaning(outputs: usize) -> &'static str {
     if outputs == 3 {
@@ -204,6 +203,7 @@ fn output_meaning(outputs: usize) -> &'static str {
     }
 }
 
+/// The model card of a quantized run.
 pub fn card_for(s: &CardSources<'_>) -> ModelCard {
     let cfg = s.float.config();
     let (f, q) = (&s.measured.float_report, &s.measured.int8_report);

@@ -73,8 +73,10 @@ fn fake_quantize_ste(x: &Tensor, q: Quant) -> Tensor {
 /// convention of [`super::quantize`]), gradient passed straight through the rounding.
 fn weight_quantize_ste(w: &Tensor) -> Tensor {
     let dims: Vec<i64> = (1..w.dim() as i64).collect();
-    let scale = tch::no_grad(|| (w.abs().amax(dims.as_slice(), true) / 127.0).clamp_min(1e-12));
-    let rounded = tch::no_grad(|| (w / &scale).round().clamp(-127.0, 127.0) * &scale);
+    let rounded = tch::no_grad(|| {
+        let scale = (w.abs().amax(dims.as_slice(), true) / 127.0).clamp_min(1e-12);
+        (w / &scale).round().clamp(-127.0, 127.0) * scale
+    });
     w + (rounded - w).detach()
 }
 

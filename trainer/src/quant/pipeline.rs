@@ -94,7 +94,10 @@ pub fn quantize_run_with(
     eprintln!("calibrating {:?} on {} training images", opts.calibration, calibration.len());
     let ranges = calibrate(&graph, &tg, batches(), opts.calibration);
     let (tuned, qat) = match opts.qat {
-        Some(q) => fine_tune(&graph, &ranges, &tg, &p, float.config().seed, q, device)?,
+        Some(q) => {
+            let (tuned, log) = fine_tune(&graph, &ranges, &tg, &p, float.config().seed, q, device)?;
+            (tuned, Some(log))
+        }
         None => (graph.clone(), None),
     };
     // Bias correction below measures against the float model (`tg`), not the tuned graph.
@@ -188,7 +191,7 @@ fn fine_tune(
     seed: u64,
     q: QatOptions,
     device: Device,
-) -> Result<(FloatGraph, Option<QatLog>)> {
+) -> Result<(FloatGraph, QatLog)> {
     let outputs = io_chain(graph, ranges)?.iter().map(|io| io.output).collect();
     let images = tuning_images(p, seed, q.steps * q.batch);
     let batches = images.chunks(q.batch).map(|c| DeviceImages::new(&p.data, c, Device::Cpu).pixels);
@@ -198,7 +201,7 @@ fn fine_tune(
         "QAT: mean squared logit error {:.4} (first tenth) → {:.4} (last)",
         log.first_loss, log.last_loss
     );
-    Ok((tuned, Some(log)))
+    Ok((tuned, log))
 }
 
 /// `n` training images for fine-tuning: the training split shuffled with its own seed and
