@@ -3,8 +3,11 @@
 //! (a crop of 70–100% of the area at aspect 0.85–1.18, a rotation within ±8°, a shift within
 //! ±6% of the side; border pixels repeat outward) and one intensity change per image
 //! (gamma 0.8–1.25, contrast ×0.85–1.15, brightness ±0.08). These are what differs between
-//! clinics: framing, positioning and exposure. Validation and test images are never
-//! augmented.
+//! clinics: framing, positioning and exposure. `WideFraming` widens the framing part only:
+//! views from 50% of the area out to 130% (a zoom-out whose border repeats outward) at
+//! aspect 0.75–1.33, because shifted validation found that framing, not exposure, is where
+//! normal images start to read as pneumonia (experiments/resolution_selection.md, third
+//! addendum). Validation and test images are never augmented.
 
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
@@ -18,11 +21,23 @@ pub enum Augment {
     None,
     /// Random crops, rotations, shifts and exposure changes (the ranges above).
     Geometric,
+    /// `Geometric` with wider framing: area 50–130%, aspect 0.75–1.33.
+    #[value(name = "wide_framing")]
+    WideFraming,
 }
 
-/// Ranges of the random changes.
-const AREA: (f64, f64) = (0.70, 1.0);
-const LOG_ASPECT: f64 = 0.17; // ln(1.18)
+/// The framing of the warp: the viewed area as a share of the image's (above 1: a zoom-out),
+/// and the largest |ln aspect|.
+#[derive(Clone, Copy)]
+struct Framing {
+    area: (f64, f64),
+    log_aspect: f64,
+}
+
+const FRAMING: Framing = Framing { area: (0.70, 1.0), log_aspect: 0.17 }; // ln(1.18)
+const WIDE_FRAMING: Framing = Framing { area: (0.50, 1.30), log_aspect: 0.288 }; // ln(1.33)
+
+/// Ranges of the other random changes.
 const ROTATION_DEGREES: f64 = 8.0;
 const SHIFT: f64 = 0.06;
 const LOG_GAMMA: f64 = 0.223; // ln(1.25)
@@ -39,21 +54,29 @@ impl Augment {
     pub fn apply(self, x: &Tensor) -> Tensor {
         match self {
             Augment::None => x.shallow_clone(),
-            Augment::Geometric => tch::no_grad(|| exposure(&warp(x))),
+            Augment::Geometric => tch::no_grad(|| exposure(&warp(x, FRAMING))),
+            Augment::WideFraming => tch::no_grad(|| exposure(&warp(x, WIDE_FRAMING))),
         }
     }
 }
 
+/// Per image, the viewed width and height as shares of the image's: the area and aspect
+/// drawn from `framing`. A crop stays inside the image; only framing whose area goes above
+/// 1 may view more than the image.
+fn scales(n: i64, framing: Framing, like: &Tensor) -> (Tensor, Tensor) {
+    let area = uniform(n, framing.area, like);
+    let aspect = uniform(n, (-framing.log_aspect, framing.log_aspect), like).exp();
+    let max_side = framing.area.1.max(1.0).sqrt();
+    ((&area * &aspect).sqrt().clamp_max(max_side), (&area / &aspect).sqrt().clamp_max(max_side))
+}
+
 /// One random affine warp per image: output pixel p samples the input at A p + t (in
 /// [-1, 1] coordinates), A = rotation × per-axis scale (the crop), t = the crop's offset
-/// inside the image plus a shift.
-fn warp(x: &Tensor) -> Tensor {
+/// inside the image plus a shift. A scale above 1 views more than the image (a zoom-out).
+fn warp(x: &Tensor, framing: Framing) -> Tensor {
     let size = x.size();
     let n = size[0];
-    let area = uniform(n, AREA, x);
-    let aspect = uniform(n, (-LOG_ASPECT, LOG_ASPECT), x).exp();
-    let sx = (&area * &aspect).sqrt().clamp_max(1.0);
-    let sy = (&area / &aspect).sqrt().clamp_max(1.0);
+    let (sx, sy) = scales(n, framing, x);
     let angle = uniform(n, (-ROTATION_DEGREES, ROTATION_DEGREES), x) * (std::f64::consts::PI / 180.0);
     let (cos, sin) = (angle.cos(), angle.sin());
     // The crop may sit anywhere inside the image, then the whole view shifts a little.
@@ -87,6 +110,9 @@ mod tests {
         let x = Tensor::rand([4, 1, 16, 16], (Kind::Float, tch::Device::Cpu));
         let y = Augment::Geometric.apply(&x);
         assert_eq!(y.size(), x.size());
+        let wide = Augment::WideFraming.apply(&x);
+        assert_eq!(wide.size(), x.size());
+        assert!(wide.min().double_value(&[]) >= 0.0 && wide.max().double_value(&[]) <= 1.0);
         assert!(y.min().double_value(&[]) >= 0.0 && y.max().double_value(&[]) <= 1.0);
         assert!((&y - &x).abs().mean(Kind::Float).double_value(&[]) > 0.01);
         // Each image gets its own draw.
@@ -96,10 +122,24 @@ mod tests {
     }
 
     #[test]
+    fn only_wide_framing_zooms_out_and_it_crops_tighter() {
+        tch::manual_seed(5);
+        let like = Tensor::zeros([1], (Kind::Float, tch::Device::Cpu));
+        let side = |t: &Tensor, max: bool| if max { t.max() } else { t.min() }.double_value(&[]);
+        let (sx, sy) = scales(2000, FRAMING, &like);
+        assert!(side(&sx, true) <= 1.0 && side(&sy, true) <= 1.0);
+        assert!(side(&sx, false) >= (0.70f64 / 1.18).sqrt() - 1e-6);
+        let (sx, sy) = scales(2000, WIDE_FRAMING, &like);
+        assert!(side(&sx, true) > 1.1 && side(&sy, true) > 1.1);
+        assert!(side(&sx, true) <= 1.3f64.sqrt() + 1e-6);
+        assert!(side(&sx, false) < 0.7 && side(&sy, false) < 0.7);
+    }
+
+    #[test]
     fn a_flat_image_stays_flat_under_the_warp() {
         // Border padding: no black corners come in from outside the image.
         let x = Tensor::full([2, 1, 8, 8], 0.6, (Kind::Float, tch::Device::Cpu));
-        let w = warp(&x);
+        let w = warp(&x, WIDE_FRAMING);
         assert!((w - 0.6).abs().max().double_value(&[]) < 1e-5);
     }
 
