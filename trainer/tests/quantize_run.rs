@@ -8,6 +8,7 @@ use infer_core::Model;
 use trainer::predict::{predict_files, Source};
 use trainer::quant::bias_correction::BiasCorrection;
 use trainer::quant::calibrate::Calibration;
+use trainer::quant::logit_gain::OutputCorrection;
 use trainer::quant::pipeline::{quantize_run, quantize_run_with, QuantizeOptions};
 use trainer::quant::qat::QatOptions;
 use trainer::quant::reference;
@@ -24,6 +25,7 @@ fn tiny_quantize_options(tmp: &std::path::Path) -> QuantizeOptions {
         data: None,
         cpu: true,
         bias_correction: BiasCorrection::Layers,
+        output_correction: OutputCorrection::Offset,
         equalize: None,
         qat: None,
     }
@@ -62,17 +64,26 @@ fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_car
     assert!(out.join("tiny.json").is_file());
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2, "no temporary files");
     assert!(card.qat.is_none() && card.validation_label_agreement.is_some());
+    // The int8 model keeps the float model's threshold; the one it would pick is a diagnostic.
+    assert_eq!(card.threshold, card.float_threshold);
+    assert_eq!(card.int8_test_accuracy, card.int8_test_accuracy_at_float_threshold);
+    assert!(card.int8_own_threshold.is_some() && card.int8_test_accuracy_at_own_threshold.is_some());
 
     // Fine-tuned toward the float model first: still bit-exact, and the card says so.
     let qat = QatOptions { steps: 6, lr: 1e-4, batch: 32 };
     let tuned = QuantizeOptions {
         name: Some("tiny-qat".into()),
         qat: Some(qat),
+        output_correction: OutputCorrection::Affine,
         ..tiny_quantize_options(tmp.path())
     };
     let tuned_card = quantize_run(&tuned, "test").unwrap();
     assert_eq!(tuned_card.test_bit_exact, tuned_card.split.test_images);
     assert_eq!(tuned_card.qat.as_ref().map(|l| l.options), Some(qat));
+    // ... and with the outputs' gain undone too (the first card: offset only).
+    let gain = tuned_card.logit_gain.expect("affine output correction records the gain");
+    assert!(gain > 0.5 && gain < 2.0, "{gain}");
+    assert_eq!(card.logit_gain, None);
     assert!(out.join("tiny-qat.int8.postcard").is_file());
     std::fs::remove_file(out.join("tiny-qat.int8.postcard")).unwrap();
     std::fs::remove_file(out.join("tiny-qat.json")).unwrap();

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::bias_correction::BiasCorrection;
 use super::calibrate::Calibration;
+use super::logit_gain::OutputCorrection;
 use super::pipeline::QuantizeOptions;
 use super::qat::QatOptions;
 
@@ -37,6 +38,11 @@ pub struct QuantizeArgs {
     /// from every layer's bias in turn, or none (quant/bias_correction.rs)
     #[arg(long, value_enum, default_value = "layers")]
     bias_correction: BiasCorrection,
+    /// The final correction of the outputs: remove the mean int8 − float error (`offset`), or
+    /// first undo the int8 outputs' gain against float, then the mean (`affine`;
+    /// quant/logit_gain.rs)
+    #[arg(long, value_enum, default_value = "offset")]
+    output_correction: OutputCorrection,
     /// Before calibrating, even out the channel ranges of the linear bottlenecks at this
     /// strength (0–1; an exact rewrite of the float model, see quant/equalize.rs)
     #[arg(long)]
@@ -66,6 +72,7 @@ impl QuantizeArgs {
             data: self.data,
             cpu: self.cpu,
             bias_correction: self.bias_correction,
+            output_correction: self.output_correction,
             equalize: self.equalize,
             qat: (self.qat_steps > 0).then_some(QatOptions {
                 steps: self.qat_steps,

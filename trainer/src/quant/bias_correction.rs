@@ -9,8 +9,11 @@
 //!   the mean per output channel of (simulated − float) weighted sum is removed from that
 //!   layer's bias before the next layer is measured, so each layer also absorbs the mean
 //!   error its input still carries; then `last` on what remains.
+//!
+//! The final, engine-measured step can first undo the int8 outputs' gain
+//! (`OutputCorrection::Affine`, [`super::logit_gain`]).
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::ValueEnum;
 use infer_core::Model;
 use serde::{Deserialize, Serialize};
@@ -18,6 +21,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::evaluate::run_engine;
 use super::float_exec::TchGraph;
+use super::logit_gain::{fitted_gain, OutputCorrection};
 use super::quantize::QuantModel;
 use crate::data::device::DeviceImages;
 use crate::data::SplitData;
@@ -65,15 +69,24 @@ pub fn correct_layer_biases(qm: &mut QuantModel, float: &TchGraph<'_>, pixels: &
     })
 }
 
-/// Measures the mean int8 − float output of `qm` on the `calibration` images (`tg` runs the
-/// float graph), subtracts it from the last layer's float bias and re-quantizes that layer.
-/// Returns the shift removed.
+/// What the engine-measured correction of the outputs removed.
+pub struct OutputFix {
+    /// Mean int8 − float output on the calibration images, subtracted from the last bias.
+    pub shift: Vec<f32>,
+    /// The int8 outputs' gain against float, undone before the shift (`affine` only).
+    pub gain: Option<f32>,
+}
+
+/// Measures the int8 outputs of `qm` against float on the `calibration` images (`tg` runs
+/// the float graph); with `affine`, undoes their gain ([`super::logit_gain`]) and measures
+/// again; then subtracts the mean error from the last layer's float bias and re-quantizes it.
 pub fn correct_bias(
     qm: &mut QuantModel,
     tg: &TchGraph<'_>,
     p: &SplitData,
     calibration: &[usize],
-) -> Result<Vec<f32>> {
+    correction: OutputCorrection,
+) -> Result<OutputFix> {
     let float: Vec<Vec<f32>> = calibration
         .chunks(32)
         .flat_map(|c| {
@@ -82,23 +95,39 @@ pub fn correct_bias(
             Vec::<Vec<f32>>::try_from(out).unwrap_or_default()
         })
         .collect();
-    let blob = qm.blob()?;
-    let model = Model::from_bytes(&blob).map_err(|e| anyhow!("{e}"))?;
-    let int8 = run_engine(&model, &p.data, calibration)?;
-    let shift = mean_error(&model, &int8, &float);
+    let gain = match correction {
+        OutputCorrection::Offset => None,
+        OutputCorrection::Affine => {
+            let int8 = engine_outputs(qm, p, calibration)?;
+            let gain = fitted_gain(&int8, &float)
+                .context("the int8 outputs have no plausible gain against float on the calibration images")?;
+            eprintln!("gain correction: int8 outputs = {gain:.4} x float on the calibration images, undone");
+            qm.scale_output(1.0 / gain)?;
+            Some(gain)
+        }
+    };
+    let int8 = engine_outputs(qm, p, calibration)?;
+    let shift = mean_error(&int8, &float);
     eprintln!("bias correction: mean int8 - float logit on the calibration images {shift:?}, removed");
     qm.correct_last_bias(&shift)?;
-    Ok(shift)
+    Ok(OutputFix { shift, gain })
 }
 
-/// Mean of (dequantized int8 − float) per output over a set of images.
-fn mean_error(model: &Model<'_>, int8: &[Vec<i8>], float: &[Vec<f32>]) -> Vec<f32> {
+/// `qm`'s dequantized outputs, run by the engine on `images`.
+fn engine_outputs(qm: &QuantModel, p: &SplitData, images: &[usize]) -> Result<Vec<Vec<f32>>> {
+    let blob = qm.blob()?;
+    let model = Model::from_bytes(&blob).map_err(|e| anyhow!("{e}"))?;
     let q = model.output_spec().quant;
+    let int8 = run_engine(&model, &p.data, images)?;
+    Ok(int8.iter().map(|out| out.iter().map(|&v| q.dequantize(v)).collect()).collect())
+}
+
+/// Mean of (int8 − float) per output over a set of images.
+fn mean_error(int8: &[Vec<f32>], float: &[Vec<f32>]) -> Vec<f32> {
     let outputs = float.first().map_or(0, Vec::len);
     (0..outputs)
         .map(|j| {
-            let sum: f64 =
-                int8.iter().zip(float).map(|(i, f)| f64::from(q.dequantize(i[j])) - f64::from(f[j])).sum();
+            let sum: f64 = int8.iter().zip(float).map(|(i, f)| f64::from(i[j]) - f64::from(f[j])).sum();
             (sum / int8.len().max(1) as f64) as f32
         })
         .collect()
@@ -145,6 +174,21 @@ mod tests {
         for (s, e) in simulated_logits(&qm).iter().zip(engine_logits(&qm)) {
             assert!((s - e).abs() <= 2.0 * step, "simulated {s} vs engine {e} (step {step})");
         }
+    }
+
+    #[test]
+    fn scaling_the_output_changes_what_a_byte_means_not_the_bytes() {
+        let mut qm = quantized();
+        let before = engine_logits(&qm);
+        let (step, zero) = (qm.io.last().unwrap().output.scale, qm.io.last().unwrap().output.zero_point);
+        qm.scale_output(1.0 / 0.94).expect("a dense last layer");
+        assert_eq!(qm.io.last().unwrap().output.zero_point, zero);
+        for (b, a) in before.iter().zip(engine_logits(&qm)) {
+            // Same output byte (within one step where the multiplier's last bit moved), read
+            // with the new scale.
+            assert!((a - b / 0.94).abs() <= step / 0.94 * 1.01, "before {b}, after {a} (step {step})");
+        }
+        assert!(qm.scale_output(0.0).is_err() && qm.scale_output(f32::NAN).is_err());
     }
 
     #[test]

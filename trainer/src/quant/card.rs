@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use infer_core::Model;
 use serde::{Deserialize, Serialize};
 
-use super::bias_correction::BiasCorrection;
+use super::bias_correction::{BiasCorrection, OutputFix};
 use super::calibrate::Calibration;
 use super::float_model::FloatModel;
 use super::graph::FloatGraph;
@@ -88,8 +88,9 @@ pub struct ModelCard {
     pub classes: Vec<String>,
     pub input: CardInput,
     pub output: CardOutput,
-    /// Decision threshold on p(pneumonia) for the int8 model: best F1 on its own validation
-    /// predictions (the float run's threshold is `float_threshold`).
+    /// Decision threshold on p(pneumonia) for the int8 model: the float model's, frozen on
+    /// validation (experiments/int8_fidelity.md, addendum). Cards written before that chose
+    /// their own on the int8 validation predictions by the run's rule.
     pub threshold: f64,
     pub float_threshold: f64,
     pub protocol: Protocol,
@@ -104,6 +105,10 @@ pub struct ModelCard {
     /// layer's bias (None: no bias correction).
     #[serde(default)]
     pub logit_bias_correction: Option<Vec<f32>>,
+    /// The int8 outputs' gain against float on the calibration images, undone before the
+    /// offset (`--output-correction affine`, quant/logit_gain.rs; None: not corrected).
+    #[serde(default)]
+    pub logit_gain: Option<f32>,
     /// Strength of the linear streams' range equalization before calibration (None: off).
     #[serde(default)]
     pub equalization: Option<f64>,
@@ -122,6 +127,12 @@ pub struct ModelCard {
     /// int8 test accuracy at the float model's threshold: the quantization's effect alone,
     /// without the int8 model's own threshold choice.
     pub int8_test_accuracy_at_float_threshold: f64,
+    /// Diagnostic: the threshold the run's rule would choose on the int8 model's own
+    /// validation predictions, and the int8 test accuracy there (older cards: None).
+    #[serde(default)]
+    pub int8_own_threshold: Option<f64>,
+    #[serde(default)]
+    pub int8_test_accuracy_at_own_threshold: Option<f64>,
     /// Test images on which float and int8 give the same label (each at its threshold).
     pub test_label_agreement: f64,
     /// Validation images on which float and int8 give the same label, both at the float
@@ -159,7 +170,10 @@ pub struct ModelCard {
 /// the int8 test predictions, label agreement and bit-exact test images.
 pub struct Measured {
     pub float_report: EvalReport,
+    /// The int8 model at the float model's threshold.
     pub int8_report: EvalReport,
+    /// The threshold the run's rule picks on the int8 validation predictions (a diagnostic).
+    pub int8_own_threshold: f64,
     pub int8_test: Predictions,
     pub agreement: f64,
     /// Same label on validation, both at the float threshold.
@@ -179,12 +193,19 @@ pub struct CardSources<'a> {
     pub p: &'a SplitData,
     pub opts: &'a QuantizeOptions,
     pub calibration_images: usize,
-    pub correction: Option<Vec<f32>>,
+    pub fix: Option<OutputFix>,
     pub qat: Option<QatLog>,
     pub export_err: f64,
     pub measured: &'a Measured,
     pub command: &'a str,
     pub seconds: f64,
+}
+
+impl Measured {
+    /// int8 test accuracy at threshold `t`.
+    fn int8_test_accuracy_at(&self, t: f64) -> f64 {
+        at_threshold(&self.int8_test.probs, &self.int8_test.labels, t).accuracy
+    }
 }
 
 impl CardScores {
@@ -244,7 +265,8 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
         calibration: s.opts.calibration,
         calibration_images: s.calibration_images,
         bias_correction: s.opts.bias_correction,
-        logit_bias_correction: s.correction.clone(),
+        logit_bias_correction: s.fix.as_ref().map(|f| f.shift.clone()),
+        logit_gain: s.fix.as_ref().and_then(|f| f.gain),
         equalization: s.opts.equalize,
         qat: s.qat.clone(),
         float_test_accuracy: f.test.at_chosen_threshold.accuracy,
@@ -255,12 +277,11 @@ pub fn card_for(s: &CardSources<'_>) -> ModelCard {
         int8_validation: CardScores::of(&q.validation),
         float_test: CardScores::of(&f.test),
         int8_test: CardScores::of(&q.test),
-        int8_test_accuracy_at_float_threshold: at_threshold(
-            &s.measured.int8_test.probs,
-            &s.measured.int8_test.labels,
-            f.threshold,
-        )
-        .accuracy,
+        int8_test_accuracy_at_float_threshold: s.measured.int8_test_accuracy_at(f.threshold),
+        int8_own_threshold: Some(s.measured.int8_own_threshold),
+        int8_test_accuracy_at_own_threshold: Some(
+            s.measured.int8_test_accuracy_at(s.measured.int8_own_threshold),
+        ),
         test_label_agreement: s.measured.agreement,
         validation_label_agreement: Some(s.measured.validation_agreement),
         test_class_agreement: s.measured.class_agreement,
@@ -326,6 +347,14 @@ pub fn print_card(c: &ModelCard) {
         c.test_bit_exact,
         c.split.test_images
     );
+    if let (Some(t), Some(a)) = (c.int8_own_threshold, c.int8_test_accuracy_at_own_threshold) {
+        println!(
+            "diagnostic: at the threshold its own validation predictions would pick ({t:.2}) the int8 \
+             model reads {:.2}% ({:+.2} points)",
+            100.0 * a,
+            100.0 * (a - c.float_test_accuracy)
+        );
+    }
     if let Some(v) = c.validation_label_agreement {
         println!("validation: same label on {:.2}% of the images at the float threshold", 100.0 * v);
     }

@@ -18,6 +18,7 @@ pub mod export;
 pub mod float_exec;
 pub mod float_model;
 pub mod graph;
+pub mod logit_gain;
 pub mod pipeline;
 pub mod qat;
 pub mod quantize;

@@ -26,11 +26,12 @@ use super::evaluate::{class_agreement, label_agreement, run_engine, run_referenc
 use super::float_exec::TchGraph;
 use super::float_model::FloatModel;
 use super::graph::FloatGraph;
+use super::logit_gain::OutputCorrection;
 use super::qat::{tune_toward_float, QatLog, QatOptions};
 use super::quantize::{io_chain, QuantModel};
 use crate::data::device::DeviceImages;
 use crate::data::SplitData;
-use crate::eval::{evaluate, Selection};
+use crate::eval::Selection;
 use crate::util::device::pick_device;
 use crate::util::fs::write_atomic;
 
@@ -48,6 +49,8 @@ pub struct QuantizeOptions {
     /// Which biases absorb the mean int8 − float error measured on the calibration images
     /// ([`super::bias_correction`]).
     pub bias_correction: BiasCorrection,
+    /// Whether the final correction also undoes the int8 outputs' gain ([`super::logit_gain`]).
+    pub output_correction: OutputCorrection,
     /// Equalize the linear streams' channel ranges at this strength (0–1) before calibrating
     /// ([`super::equalize`]); None: the graph as exported.
     pub equalize: Option<f64>,
@@ -108,9 +111,9 @@ pub fn quantize_run_with(
         let top = largest.iter().fold(0f32, |m, &s| m.max(s));
         eprintln!("per-layer bias correction: largest shift {top:.2} output steps");
     }
-    let correction = match opts.bias_correction {
+    let fix = match opts.bias_correction {
         BiasCorrection::None => None,
-        _ => Some(correct_bias(&mut qm, &tg, &p, &calibration)?),
+        _ => Some(correct_bias(&mut qm, &tg, &p, &calibration, opts.output_correction)?),
     };
     let blob = qm.blob()?;
     let model = Model::from_bytes(&blob).map_err(|e| anyhow!("{e}"))?;
@@ -126,7 +129,7 @@ pub fn quantize_run_with(
         p: &p,
         opts,
         calibration_images: calibration.len(),
-        correction,
+        fix,
         qat,
         export_err,
         measured: &measured,
@@ -173,13 +176,10 @@ fn check_export(float: &FloatModel, tg: &TchGraph<'_>, p: &SplitData) -> Result<
     Ok(err)
 }
 
-/// A seeded random sample of training images (never validation or test).
+/// A seeded random sample of at most all the training images, each once (never validation
+/// or test).
 fn calibration_images(p: &SplitData, seed: u64, n: usize) -> Vec<usize> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut pool = p.split.train.clone();
-    pool.shuffle(&mut rng);
-    pool.truncate(n);
-    pool
+    training_sample(p, seed, n.min(p.split.train.len()))
 }
 
 /// [`tune_toward_float`] on the training split: the tuned graph and its log.
@@ -204,10 +204,15 @@ fn fine_tune(
     Ok((tuned, log))
 }
 
-/// `n` training images for fine-tuning: the training split shuffled with its own seed and
-/// repeated as often as needed (never validation or test).
+/// `n` training images for fine-tuning, drawn apart from the calibration sample (seed + 1).
 fn tuning_images(p: &SplitData, seed: u64, n: usize) -> Vec<usize> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed.wrapping_add(1));
+    training_sample(p, seed.wrapping_add(1), n)
+}
+
+/// `n` training images: the training split shuffled by a generator seeded with `seed`, and
+/// shuffled again and appended as often as `n` needs.
+fn training_sample(p: &SplitData, seed: u64, n: usize) -> Vec<usize> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::with_capacity(n);
     while out.len() < n && !p.split.train.is_empty() {
         let mut epoch = p.split.train.clone();
@@ -248,12 +253,16 @@ fn measure(
     let int8_val = to_predictions(model, &val_out, &p.data, val);
     let t = float_selection.threshold();
     let validation_agreement = label_agreement(&float_val, t, &int8_val, t);
-    let int8_report = evaluate(int8_val, &int8_test, rule);
+    // The int8 model is the float model made integer: it keeps the float model's frozen
+    // threshold rather than making a second, noisier choice on the same validation images.
+    let int8_own_threshold = Selection::freeze(int8_val.clone(), rule).threshold();
+    let int8_report = Selection::recorded(t, rule, int8_val).report(&int8_test);
     let agreement = label_agreement(&float_test, float_report.threshold, &int8_test, int8_report.threshold);
     let class_agreement = class_agreement(&float_test, &int8_test);
     Ok(Measured {
         float_report,
         int8_report,
+        int8_own_threshold,
         int8_test,
         agreement,
         validation_agreement,

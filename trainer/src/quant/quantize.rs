@@ -227,6 +227,23 @@ impl QuantModel {
         self.shift_bias(last, shift)
     }
 
+    /// Multiplies what the model outputs by `factor`: the last layer's float weights, bias
+    /// and output scale together, so the integer arithmetic stays the same and only the
+    /// meaning of an output byte changes (see [`super::logit_gain`]).
+    pub fn scale_output(&mut self, factor: f32) -> Result<()> {
+        ensure!(factor.is_finite() && factor > 0.0, "output scale factor must be positive, got {factor}");
+        let last = self.graph.layers.len().checked_sub(1).context("empty graph")?;
+        match &mut self.graph.layers[last] {
+            FloatLayer::Dense { weights, bias, .. } | FloatLayer::Conv { weights, bias, .. } => {
+                weights.iter_mut().chain(bias.iter_mut()).for_each(|v| *v *= factor);
+            }
+            _ => bail!("output gain correction needs a dense or conv last layer"),
+        }
+        self.io[last].output.scale *= factor;
+        self.bytes[last] = quantize_layer(&self.graph.layers[last], &self.io[last]);
+        Ok(())
+    }
+
     /// Subtracts `shift` (one value per output channel) from layer `i`'s float bias and
     /// quantizes that layer again.
     pub fn shift_bias(&mut self, i: usize, shift: &[f32]) -> Result<()> {
