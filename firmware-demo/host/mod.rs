@@ -17,7 +17,7 @@ use firmware_demo::report::{Head, Verdict};
 /// `experiments/official_shipped.toml`).
 pub const MODELS: [&str; 2] = [
     "seed_cnn-pooled-adam-lr0.0001-e10-b20-128px-s42",
-    "mobilenet_v2-w0.35-finetune10-blr0.3-official-adam-lr0.001-cosine-e6-b32-224px-s4-qat",
+    "mobilenet_v2-w0.35-finetune10-blr0.3-official-adam-lr0.001-cosine-e6-b32-224px-s4",
 ];
 
 /// What the host knows of a model the firmware embeds: its blob and card.

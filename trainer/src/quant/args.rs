@@ -38,10 +38,10 @@ pub struct QuantizeArgs {
     /// from every layer's bias in turn, or none (quant/bias_correction.rs)
     #[arg(long, value_enum, default_value = "layers")]
     bias_correction: BiasCorrection,
-    /// The final correction of the outputs: remove the mean int8 − float error (`offset`), or
-    /// first undo the int8 outputs' gain against float, then the mean (`affine`;
-    /// quant/logit_gain.rs)
-    #[arg(long, value_enum, default_value = "offset")]
+    /// The final correction of the outputs: first undo the int8 outputs' gain against float,
+    /// then remove the mean int8 − float error (`affine`; quant/logit_gain.rs), or the mean
+    /// only (`offset`, the default before experiments/int8_fidelity.md's second addendum)
+    #[arg(long, value_enum, default_value = "affine")]
     output_correction: OutputCorrection,
     /// Before calibrating, even out the channel ranges of the linear bottlenecks at this
     /// strength (0–1; an exact rewrite of the float model, see quant/equalize.rs)

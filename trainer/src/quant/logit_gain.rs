@@ -19,9 +19,10 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum OutputCorrection {
     /// The mean int8 − float error (the only correction before this option existed).
-    #[default]
     Offset,
-    /// The int8 outputs' gain against float, then the mean error.
+    /// The int8 outputs' gain against float, then the mean error (the default since
+    /// experiments/int8_fidelity.md's second addendum shipped it on both protocols).
+    #[default]
     Affine,
 }
 
