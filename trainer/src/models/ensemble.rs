@@ -19,25 +19,21 @@ pub struct Ensemble<C: Classifier> {
 
 impl<C: Classifier> Classifier for Ensemble<C> {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let probs: Vec<Tensor> = self
-            .members
-            .iter()
-            .map(|m| {
-                let z = m.forward_t(xs, train);
-                if z.size()[1] == 1 {
-                    z.sigmoid()
-                } else {
-                    z.softmax(1, Kind::Float)
-                }
-            })
-            .collect();
-        let mean = Tensor::stack(&probs, 0).mean_dim(0, false, Kind::Float);
-        if mean.size()[1] == 1 {
-            let p = mean.clamp(EPS, 1.0 - EPS);
-            p.log() - p.neg().log1p()
-        } else {
-            mean.clamp_min(EPS).log()
-        }
+        mean_probability(self.members.iter().map(|m| m.forward_t(xs, train)))
+    }
+}
+
+/// Logits whose sigmoid (one output) or softmax (several) is the mean of the probabilities
+/// that the given logits stand for; the test-time views average the same way.
+pub fn mean_probability(logits: impl Iterator<Item = Tensor>) -> Tensor {
+    let probs: Vec<Tensor> =
+        logits.map(|z| if z.size()[1] == 1 { z.sigmoid() } else { z.softmax(1, Kind::Float) }).collect();
+    let mean = Tensor::stack(&probs, 0).mean_dim(0, false, Kind::Float);
+    if mean.size()[1] == 1 {
+        let p = mean.clamp(EPS, 1.0 - EPS);
+        p.log() - p.neg().log1p()
+    } else {
+        mean.clamp_min(EPS).log()
     }
 }
 

@@ -1,5 +1,6 @@
 //! `trainer ensemble`: finished runs that share a split, averaged into one classifier
-//! ([`Ensemble`]), measured like a trained run: the threshold is chosen on the ensemble's
+//! ([`Ensemble`]), each optionally over test-time views of every image ([`Viewed`]; then one
+//! run is enough), measured like a trained run: the threshold is chosen on the ensemble's
 //! validation predictions by the first member's rule and frozen before the test images are
 //! loaded. Writes a run folder (`metrics.json` with `members`, `test_predictions.csv`,
 //! `pr_curve.svg`) that reports read like any other; no weights are copied.
@@ -10,23 +11,27 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{ensure, Context, Result};
 use clap::Args;
 
-use super::load::{load_run_model, read_metrics};
+use super::load::{load_run_model, read_metrics, RunModel};
 use super::metrics_file::{MetricsFile, Provenance};
 use super::train_run::data_summary;
 use super::{plot_files, predictions_file, RunDir};
 use crate::data::device::{DeviceImages, Samples};
 use crate::data::SplitData;
 use crate::eval::{measure_test, print_report, select};
-use crate::models::Ensemble;
+use crate::models::{Ensemble, Viewed, Views};
 use crate::util::device::pick_device;
 use crate::util::fs::write_atomic;
 
 /// `trainer ensemble` options.
 #[derive(Args, Clone, Debug)]
 pub struct EnsembleArgs {
-    /// A member: a run folder of `trainer train` (repeat; at least two, all on the same split)
+    /// A member: a run folder of `trainer train` (repeat; at least two, all on the same split,
+    /// or one with --views)
     #[arg(long = "run", required = true)]
     pub runs: Vec<PathBuf>,
+    /// Average every member over these views of each image (models/test_time_views.rs)
+    #[arg(long, value_enum, default_value = "none")]
+    pub views: Views,
     /// Name of the ensemble's run folder
     #[arg(long)]
     pub name: String,
@@ -43,7 +48,12 @@ pub struct EnsembleArgs {
 
 /// Builds, measures and writes the ensemble `a` describes. Returns the metrics written.
 pub fn ensemble_run(a: &EnsembleArgs, command: &str) -> Result<MetricsFile> {
-    ensure!(a.runs.len() >= 2, "an ensemble needs at least two --run folders, got {}", a.runs.len());
+    ensure!(
+        a.runs.len() >= 2 || (a.runs.len() == 1 && !a.views.is_none()),
+        "an ensemble needs at least two --run folders, or one with --views; got {} and --views {:?}",
+        a.runs.len(),
+        a.views
+    );
     let wall = Instant::now();
     let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let members = a.runs.iter().map(|r| read_metrics(r)).collect::<Result<Vec<_>>>()?;
@@ -72,12 +82,16 @@ pub fn ensemble_run(a: &EnsembleArgs, command: &str) -> Result<MetricsFile> {
     let run = RunDir::new(a.runs_dir.join(&a.name));
     std::fs::create_dir_all(run.path()).with_context(|| format!("cannot create {}", run.path().display()))?;
     let device = pick_device(a.cpu);
-    let nets = a.runs.iter().map(|r| Ok(load_run_model(r, device)?.1)).collect::<Result<Vec<_>>>()?;
-    let net = Ensemble { members: nets };
+    let net = load_members(a, device)?;
     let batch = cfg.eval_batch_size();
     let images = |ix: &[usize]| DeviceImages::with_classes(&p.data, ix, device, cfg.classes);
     let val = images(&p.split.val);
-    let mut order = vec![format!("loaded {} validation images and {} member models", val.len(), a.runs.len())];
+    let mut order = vec![format!(
+        "loaded {} validation images and {} member models ({} view(s) each)",
+        val.len(),
+        a.runs.len(),
+        a.views.count()
+    )];
     let selection = select(&net, &val, batch, cfg.threshold_rule);
     order.push(format!(
         "selection frozen on validation: threshold {:.2} ({})",
@@ -103,10 +117,21 @@ pub fn ensemble_run(a: &EnsembleArgs, command: &str) -> Result<MetricsFile> {
         milestones: Vec::new(),
         protocol_order: order,
         members: a.runs.iter().map(|r| r.display().to_string()).collect(),
+        views: a.views,
         provenance: Provenance::now(device, command, started_unix, wall),
     };
     write_atomic(&run.metrics(), &serde_json::to_vec_pretty(&metrics)?)?;
     plot_files::write_pr_plot(&metrics.evaluation, &a.name, &run);
     print_report(&metrics.evaluation, run.path());
     Ok(metrics)
+}
+
+/// The members of `a`, each seen through `a.views`.
+fn load_members(a: &EnsembleArgs, device: tch::Device) -> Result<Ensemble<Viewed<RunModel>>> {
+    let members = a
+        .runs
+        .iter()
+        .map(|r| Ok(Viewed { net: load_run_model(r, device)?.1, views: a.views }))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Ensemble { members })
 }

@@ -7,6 +7,7 @@ use crate::data::split::SplitSummary;
 use crate::data::Skipped;
 use crate::eval::EvalReport;
 use crate::models::transfer::features::FeatureExtraction;
+use crate::models::Views;
 use crate::train::{FitOutcome, TrainConfig};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -46,6 +47,9 @@ pub struct MetricsFile {
     /// An ensemble's member run folders (`trainer ensemble`); empty for a trained run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
+    /// The test-time views every member was averaged over (`trainer ensemble --views`).
+    #[serde(default, skip_serializing_if = "Views::is_none")]
+    pub views: Views,
     pub provenance: Provenance,
 }
 
@@ -91,7 +95,12 @@ pub struct Provenance {
 
 impl Provenance {
     /// This working tree, `device` and the thread count now; `started` is when the run began.
-    pub fn now(device: tch::Device, command: &str, started_unix: u64, started: std::time::Instant) -> Provenance {
+    pub fn now(
+        device: tch::Device,
+        command: &str,
+        started_unix: u64,
+        started: std::time::Instant,
+    ) -> Provenance {
         Provenance {
             git_commit: crate::util::git::git_commit(),
             device: crate::util::device::device_name(device),

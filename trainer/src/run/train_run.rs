@@ -75,6 +75,7 @@ pub fn train_run(cfg: &TrainConfig, command: &str) -> Result<MetricsFile> {
         milestones: m.milestones,
         protocol_order: order,
         members: Vec::new(),
+        views: Default::default(),
         provenance: Provenance::now(device, command, started_unix, wall),
     };
     write_atomic(&run.metrics(), &serde_json::to_vec_pretty(&metrics)?)?;

@@ -52,7 +52,8 @@ pub struct AblationRow {
     pub name: String,
     /// What the row changes, in words.
     pub change: String,
-    /// Options added to `common` (later options win).
+    /// Options added to `common` (later options win); for a row with `members`, options of
+    /// `trainer ensemble`.
     #[serde(default)]
     pub args: Vec<String>,
     /// Trains at `--seed` seed + this, on the split of the file's seed (`--split-seed`): one
@@ -60,7 +61,7 @@ pub struct AblationRow {
     #[serde(default)]
     pub seed_offset: u64,
     /// Rows whose runs at the same seed this row averages (`trainer ensemble`); such a row
-    /// trains nothing and takes no `args`.
+    /// trains nothing, and its `args` go to `trainer ensemble` (e.g. `--views crops`).
     #[serde(default)]
     pub members: Vec<String>,
 }
@@ -107,15 +108,18 @@ impl AblationFile {
                 r.name
             );
             let trained = |m: &String| f.rows.iter().any(|o| &o.name == m && o.members.is_empty());
+            let viewed = r.args.iter().any(|a| a == "--views");
             ensure!(
-                r.members.iter().all(trained) && (r.members.is_empty() || r.members.len() >= 2),
-                "ablation file {}: row {:?} needs two or more `members` that are rows which train",
+                r.members.iter().all(trained)
+                    && (r.members.is_empty() || r.members.len() >= 2 || (r.members.len() == 1 && viewed)),
+                "ablation file {}: row {:?} needs two or more `members` that are rows which train \
+                 (one is enough with `args = [\"--views\", …]`)",
                 path.display(),
                 r.name
             );
             ensure!(
-                r.members.is_empty() || (r.args.is_empty() && r.seed_offset == 0),
-                "ablation file {}: row {:?} averages members, so it takes no `args` or `seed_offset`",
+                r.members.is_empty() || r.seed_offset == 0,
+                "ablation file {}: row {:?} averages members, so it takes no `seed_offset`",
                 path.display(),
                 r.name
             );
@@ -130,6 +134,7 @@ impl AblationFile {
         for m in &row.members {
             a.extend(["--run".into(), out.join(run_name(m, seed)).display().to_string()]);
         }
+        a.extend(row.args.iter().cloned());
         a.extend(folder_args(row, seed, out, data));
         if self.common.iter().any(|o| o == "--cpu") {
             a.push("--cpu".into());
@@ -260,6 +265,16 @@ mod tests {
         .unwrap();
         let e = format!("{:#}", AblationFile::load(&p).unwrap_err());
         assert!(e.contains("e.toml") && e.contains("\"e\"") && e.contains("members"), "{e}");
+        // One member averages nothing unless it is seen through several views.
+        std::fs::write(&p, format!("{head}[[row]]\nname = \"e\"\nchange = \"y\"\nmembers = [\"b\"]\n"))
+            .unwrap();
+        assert!(format!("{:#}", AblationFile::load(&p).unwrap_err()).contains("--views"));
+        let viewed =
+            "[[row]]\nname = \"e\"\nchange = \"y\"\nmembers = [\"b\"]\nargs = [\"--views\", \"crops\"]\n";
+        std::fs::write(&p, format!("{head}{viewed}")).unwrap();
+        let f = AblationFile::load(&p).unwrap();
+        let cmd = f.command(&f.rows[1], "1", Path::new("out"), (Path::new("d"), Path::new("c"))).join(" ");
+        assert!(cmd.starts_with("ensemble --run out/b-s1 --views crops --name e-s1"), "{cmd}");
     }
 
     #[test]

@@ -74,8 +74,7 @@ fn scales(n: i64, framing: Framing, like: &Tensor) -> (Tensor, Tensor) {
 /// [-1, 1] coordinates), A = rotation × per-axis scale (the crop), t = the crop's offset
 /// inside the image plus a shift. A scale above 1 views more than the image (a zoom-out).
 fn warp(x: &Tensor, framing: Framing) -> Tensor {
-    let size = x.size();
-    let n = size[0];
+    let n = x.size()[0];
     let (sx, sy) = scales(n, framing, x);
     let angle = uniform(n, (-ROTATION_DEGREES, ROTATION_DEGREES), x) * (std::f64::consts::PI / 180.0);
     let (cos, sin) = (angle.cos(), angle.sin());
@@ -84,9 +83,14 @@ fn warp(x: &Tensor, framing: Framing) -> Tensor {
     let ty = (1.0 - &sy) * uniform(n, (-1.0, 1.0), x) + uniform(n, (-SHIFT, SHIFT), x) * 2.0;
     let row0 = Tensor::stack(&[&cos * &sx, -(&sin * &sy), tx], 1);
     let row1 = Tensor::stack(&[&sin * &sx, &cos * &sy, ty], 1);
-    let theta = Tensor::stack(&[row0, row1], 1);
-    let grid = Tensor::affine_grid_generator(&theta, size.as_slice(), false);
-    // Bilinear, border padding: a rotated corner repeats the edge instead of going black.
+    resample(x, &Tensor::stack(&[row0, row1], 1))
+}
+
+/// `x` seen through one affine map per image (`theta` `[N, 2, 3]`, in [-1, 1] coordinates):
+/// bilinear, border padding, so a rotated corner repeats the edge instead of going black.
+/// The test-time views ([`crate::models::test_time_views`]) resample the same way.
+pub fn resample(x: &Tensor, theta: &Tensor) -> Tensor {
+    let grid = Tensor::affine_grid_generator(theta, x.size().as_slice(), false);
     x.grid_sampler(&grid, 0, 1, false)
 }
 
