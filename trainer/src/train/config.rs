@@ -18,7 +18,6 @@ pub use super::threshold_rule::ThresholdRule;
 use crate::data::intensity::Intensity;
 use crate::data::split::ValSplit;
 use crate::data::{Protocol, SplitSpec};
-use crate::models::mobilenet_v2::STANDARD_WIDTHS;
 use crate::models::transfer::{HeadKind, BASE_GROUP};
 
 /// Which network a run trains.
@@ -143,6 +142,10 @@ pub struct TrainConfig {
     /// Fine-tune: the base's learning rate is --lr times this
     #[arg(long, default_value_t = 0.1)]
     pub base_lr_factor: f64,
+    /// Fine-tune: epochs first in which only the head learns (the base's learning rate 0),
+    /// before the --epochs of fine-tuning and their schedule (LP-FT; train/lr_schedule.rs)
+    #[arg(long, default_value_t = 0)]
+    pub head_epochs: usize,
     /// MobileNetV2: dropout on the pooled features before the dense head (gap head only)
     #[arg(long, default_value_t = 0.2)]
     pub head_dropout: f64,
@@ -275,6 +278,10 @@ impl TrainConfig {
                 format!("mobilenet_v2-w{}-frozen-3class", self.width)
             }
             (ModelKind::MobilenetV2, TransferMode::Frozen) => format!("mobilenet_v2-w{}-frozen", self.width),
+            (ModelKind::MobilenetV2, TransferMode::Finetune) if self.head_epochs > 0 => format!(
+                "mobilenet_v2-w{}-head{}-finetune{}-blr{}",
+                self.width, self.head_epochs, self.trainable_blocks, self.base_lr_factor
+            ),
             (ModelKind::MobilenetV2, TransferMode::Finetune) => format!(
                 "mobilenet_v2-w{}-finetune{}-blr{}",
                 self.width, self.trainable_blocks, self.base_lr_factor
@@ -302,82 +309,14 @@ impl TrainConfig {
         }
     }
 
+    /// Every epoch the run trains: the head-only ones, then --epochs.
+    pub fn total_epochs(&self) -> usize {
+        self.head_epochs + self.epochs
+    }
+
     /// Batch for prediction only: no gradients are kept, so larger batches are cheap.
     pub fn eval_batch_size(&self) -> usize {
         self.batch_size.max(64)
-    }
-
-    pub fn validate(&self) -> Result<()> {
-        anyhow::ensure!(self.epochs > 0, "epochs must be at least 1");
-        anyhow::ensure!(self.batch_size > 0, "batch size must be at least 1");
-        anyhow::ensure!(
-            self.lr > 0.0 && self.lr.is_finite(),
-            "learning rate must be positive, got {}",
-            self.lr
-        );
-        anyhow::ensure!(
-            self.image_size >= 8,
-            "image size must be at least 8 pixels, got {}",
-            self.image_size
-        );
-        anyhow::ensure!(
-            (0.0..1.0).contains(&self.momentum),
-            "momentum must be in [0, 1), got {}",
-            self.momentum
-        );
-        anyhow::ensure!(
-            self.classes == 2 || self.model == ModelKind::SeedCnn || self.head == HeadKind::Gap,
-            "classes must be 2, or 3 with the seed_cnn model or MobileNetV2's gap head, got {} with {:?} and the {:?} head",
-            self.classes,
-            self.model,
-            self.head
-        );
-        anyhow::ensure!(
-            self.augment == Augment::None
-                || self.model == ModelKind::SeedCnn
-                || self.mode == TransferMode::Finetune,
-            "--augment works on images: the seed CNN or MobileNetV2 fine-tuning (a frozen base trains on cached features)"
-        );
-        anyhow::ensure!(
-            (0.0..0.5).contains(&self.label_smoothing),
-            "label smoothing must be in [0, 0.5), got {}",
-            self.label_smoothing
-        );
-        anyhow::ensure!((0.0..=10.0).contains(&self.mixup), "mixup α must be in [0, 10], got {}", self.mixup);
-        if let Some(&e) = self.eval_epochs.iter().find(|&&e| e == 0 || e > self.epochs) {
-            anyhow::bail!("--eval-epochs {e} is outside the run's epochs 1..={}", self.epochs);
-        }
-        if self.model == ModelKind::MobilenetV2 {
-            anyhow::ensure!(
-                STANDARD_WIDTHS.contains(&self.width),
-                "MobileNetV2 width must be one of {STANDARD_WIDTHS:?}, got {}",
-                self.width
-            );
-            anyhow::ensure!(
-                (0.0..1.0).contains(&self.head_dropout),
-                "head dropout must be in [0, 1), got {}",
-                self.head_dropout
-            );
-            anyhow::ensure!(
-                self.image_size >= 32,
-                "MobileNetV2 needs images of at least 32 pixels, got {}",
-                self.image_size
-            );
-            if self.mode == TransferMode::Finetune {
-                anyhow::ensure!(
-                    (1..=crate::models::mobilenet_v2::FEATURE_COUNT).contains(&self.trainable_blocks),
-                    "trainable blocks must be 1 to {}, got {}",
-                    crate::models::mobilenet_v2::FEATURE_COUNT,
-                    self.trainable_blocks
-                );
-                anyhow::ensure!(
-                    self.base_lr_factor > 0.0 && self.base_lr_factor.is_finite(),
-                    "base learning-rate factor must be positive, got {}",
-                    self.base_lr_factor
-                );
-            }
-        }
-        Ok(())
     }
 }
 
@@ -392,6 +331,8 @@ fn read_json_object(path: &Path) -> Result<Map<String, Value>> {
         _ => anyhow::bail!("config file {} must hold one JSON object of settings", path.display()),
     }
 }
+
+mod validate;
 
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,7 @@ use super::checkpoint;
 use super::config::TrainConfig;
 use super::early_stopping::EarlyStopping;
 use super::loss::{self, TrainLoss};
-use super::lr_schedule::LrSchedule;
+use super::lr_schedule::phase_factors;
 use super::mixup;
 use super::optimizer::Optimizer;
 use crate::data::device::Samples;
@@ -103,18 +103,19 @@ fn train_epoch(
     (loss_sum.double_value(&[]) / n, hits.int64_value(&[]) as f64 / n)
 }
 
-/// Sets every var-store group's learning rate to `scale` times its rate in `cfg` (group 0
-/// `cfg.lr`, the others `cfg.lr` times their `cfg.lr_group_factors()`).
-fn set_rates(opt: &mut Optimizer, cfg: &TrainConfig, scale: f64) {
-    opt.set_lr_group(0, cfg.lr * scale);
+/// Sets the var-store groups' learning rates: group 0 (the head) `head` times `cfg.lr`, the
+/// others `base` times `cfg.lr` times their `cfg.lr_group_factors()`.
+fn set_rates(opt: &mut Optimizer, cfg: &TrainConfig, (head, base): (f64, f64)) {
+    opt.set_lr_group(0, cfg.lr * head);
     for (group, factor) in cfg.lr_group_factors() {
-        opt.set_lr_group(group, cfg.lr * factor * scale);
+        opt.set_lr_group(group, cfg.lr * factor * base);
     }
 }
 
 /// Trains `net` (whose variables live in `vs`) and leaves the final weights in `vs`.
 /// Var-store groups other than 0 learn at `cfg.lr` times their `cfg.lr_group_factors()`,
-/// every group times `cfg.lr_schedule`'s factor of the epoch.
+/// every group times `cfg.lr_schedule`'s factor of the epoch; the first `cfg.head_epochs`
+/// epochs train group 0 (the head) alone, and the schedule starts after them.
 /// `validate` scores the network after each epoch (early stopping watches its loss);
 /// `checkpoints` receives `last.safetensors` every epoch and `best.safetensors` on every
 /// improvement; `on_epoch` sees the history and the network after each epoch (to persist
@@ -129,7 +130,7 @@ pub fn fit(
     mut on_epoch: impl FnMut(&[EpochRecord], &dyn Classifier) -> Result<()>,
 ) -> Result<FitOutcome> {
     let mut opt = Optimizer::new(cfg.optimizer, vs, cfg.lr, cfg.momentum)?;
-    set_rates(&mut opt, cfg, 1.0);
+    let total = cfg.total_epochs();
     let objective =
         TrainLoss::new(cfg.class_weight, cfg.label_smoothing, train.labels(), cfg.outputs().max(2) as usize);
     let mut stopper = EarlyStopping::new(cfg.patience);
@@ -140,12 +141,10 @@ pub fn fit(
     let n = train.len();
     let batches = (train.len() as u64).div_ceil(cfg.batch_size as u64);
 
-    for epoch in 1..=cfg.epochs {
+    for epoch in 1..=total {
         let epoch_start = Instant::now();
-        if cfg.lr_schedule != LrSchedule::Constant {
-            set_rates(&mut opt, cfg, cfg.lr_schedule.factor(epoch, cfg.epochs));
-        }
-        let bar = progress::bar(batches, format!("epoch {epoch}/{}", cfg.epochs), "batches");
+        set_rates(&mut opt, cfg, phase_factors(cfg.lr_schedule, cfg.head_epochs, epoch, cfg.epochs));
+        let bar = progress::bar(batches, format!("epoch {epoch}/{total}"), "batches");
         let (train_loss, train_accuracy) =
             train_epoch(net, &mut opt, (&objective, cfg.augment, cfg.mixup), train, cfg.batch_size, &bar);
         bar.finish_and_clear();
@@ -161,8 +160,7 @@ pub fn fit(
             train_images_per_second: n as f64 / train_seconds,
         };
         eprintln!(
-            "epoch {epoch}/{}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} | {:.0} img/s, {:.1}s",
-            cfg.epochs,
+            "epoch {epoch}/{total}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} | {:.0} img/s, {:.1}s",
             record.train_loss,
             record.train_accuracy,
             record.val_loss,
@@ -198,4 +196,84 @@ pub fn fit(
         restored_best,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::transfer::BASE_GROUP;
+    use crate::train::config::{ModelKind, TransferMode};
+    use tch::Device;
+
+    /// A "transfer model" of two numbers: a base weight (in the base's var-store group) and
+    /// a head weight; logit = head · base · x.
+    struct TwoStage {
+        base: Tensor,
+        head: Tensor,
+    }
+
+    impl Classifier for TwoStage {
+        fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
+            (xs * &self.base * &self.head).sum_dim_intlist([1].as_slice(), true, Kind::Float)
+        }
+    }
+
+    struct Points {
+        x: Tensor,
+        y: Tensor,
+    }
+
+    impl Samples for Points {
+        fn len(&self) -> usize {
+            self.y.size()[0] as usize
+        }
+        fn labels(&self) -> &Tensor {
+            &self.y
+        }
+        fn batch(&self, idx: &Tensor) -> (Tensor, Tensor) {
+            (self.x.index_select(0, idx), self.y.index_select(0, idx))
+        }
+    }
+
+    #[test]
+    fn head_epochs_leave_the_base_alone_and_then_it_learns() {
+        tch::manual_seed(1);
+        let mut vs = VarStore::new(Device::Cpu);
+        let base = vs.root().set_group(BASE_GROUP).var("base", &[1, 1], tch::nn::Init::Const(0.5));
+        let head = vs.root().var("head", &[1, 1], tch::nn::Init::Const(0.1));
+        let net = TwoStage { base: base.shallow_clone(), head: head.shallow_clone() };
+        let x = Tensor::randn([64, 1], (Kind::Float, Device::Cpu));
+        let points = Points { y: x.gt(0.0).to_kind(Kind::Float).view([-1]), x };
+        let cfg = TrainConfig {
+            model: ModelKind::MobilenetV2,
+            mode: TransferMode::Finetune,
+            head_epochs: 2,
+            epochs: 2,
+            lr: 0.05,
+            base_lr_factor: 0.5,
+            batch_size: 16,
+            optimizer: super::super::OptimizerKind::Adam,
+            ..TrainConfig::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut seen = Vec::new();
+        let out = fit(
+            &net,
+            &mut vs,
+            &points,
+            |_| ValScore { loss: 0.0, accuracy: 0.0 },
+            &cfg,
+            dir.path(),
+            |h, _| {
+                seen.push((h.len(), base.double_value(&[0, 0]), head.double_value(&[0, 0])));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(out.history.len(), 4, "head epochs come before --epochs");
+        assert_eq!(seen.len(), 4);
+        assert_eq!((seen[0].1, seen[1].1), (0.5, 0.5), "the base moved during a head epoch: {seen:?}");
+        assert_ne!(seen[0].2, 0.1, "the head did not learn");
+        assert_ne!(seen[2].1, 0.5, "the base did not learn after the head epochs: {seen:?}");
+    }
 }

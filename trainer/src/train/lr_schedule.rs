@@ -31,9 +31,41 @@ impl LrSchedule {
     }
 }
 
+/// The multipliers of the head's and the base's learning rates during `epoch` (1-based) of a
+/// run that first trains the head alone for `head_epochs` epochs, then everything for
+/// `epochs` along `schedule`. Training the head on the pretrained features before they may
+/// move (LP-FT, Kumar et al. 2022) keeps a fresh head's large, random early gradients from
+/// rewriting them (experiments/resolution_selection.md, fifth addendum).
+pub fn phase_factors(schedule: LrSchedule, head_epochs: usize, epoch: usize, epochs: usize) -> (f64, f64) {
+    if epoch <= head_epochs {
+        (1.0, 0.0)
+    } else {
+        let f = schedule.factor(epoch - head_epochs, epochs);
+        (f, f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_head_learns_alone_first_then_the_schedule_starts_over() {
+        let f: Vec<(f64, f64)> = (1..=8).map(|e| phase_factors(LrSchedule::Cosine, 2, e, 6)).collect();
+        assert_eq!(f[0], (1.0, 0.0));
+        assert_eq!(f[1], (1.0, 0.0));
+        // Epoch 3 is the fine-tuning's first: the full rate for both.
+        assert_eq!(f[2], (1.0, 1.0));
+        for (e, &(head, base)) in f.iter().enumerate().skip(2) {
+            assert_eq!(head, base);
+            assert_eq!(head, LrSchedule::Cosine.factor(e + 1 - 2, 6));
+        }
+        // Without head epochs it is the schedule itself.
+        assert_eq!(
+            phase_factors(LrSchedule::Cosine, 0, 4, 6),
+            (LrSchedule::Cosine.factor(4, 6), LrSchedule::Cosine.factor(4, 6))
+        );
+    }
 
     #[test]
     fn cosine_starts_at_the_full_rate_and_decays_to_near_zero() {

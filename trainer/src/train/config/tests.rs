@@ -77,3 +77,24 @@ fn mixup_is_off_by_default_and_bounded() {
         assert!(err.to_string().contains("mixup"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn head_epochs_are_for_fine_tuning_and_come_first() {
+    let c = command_line(&[], None).unwrap();
+    assert_eq!((c.head_epochs, c.total_epochs()), (0, c.epochs));
+    let ft = ["--model", "mobilenet_v2", "--mode", "finetune", "--width", "0.35", "--epochs", "6"];
+    let c = command_line(&[&ft[..], &["--head-epochs", "2", "--seed", "4"]].concat(), None).unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.total_epochs(), 8);
+    assert!(c.run_name().contains("-head2-finetune"), "{}", c.run_name());
+    // A milestone may fall in the head epochs or after them, not past the run.
+    let mut m = c.clone();
+    m.eval_epochs = vec![8];
+    m.validate().unwrap();
+    m.eval_epochs = vec![9];
+    assert!(m.validate().is_err());
+    for other in [&["--model", "seed_cnn"][..], &["--model", "mobilenet_v2", "--mode", "frozen"][..]] {
+        let c = command_line(&[other, &["--head-epochs", "2"]].concat(), None).unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("--head-epochs"));
+    }
+}
