@@ -254,8 +254,15 @@ fn two_folders_one_official_one_pooled() {
     let second = md.find("## Pooled protocol (`experiments/pooled_recipe.toml`)\n");
     let int8 = md.find("## Float vs int8").unwrap();
     let (first, second) = (first.expect("no official section"), second.expect("no pooled section"));
-    assert!(first < second && second < int8, "sections out of order");
-    let (official_md, pooled_md) = (&md[first..second], &md[second..int8]);
+    // Over the official runs, after every ablation's section.
+    let predicts = md.find("## Does validation predict the official test split?").expect("no validation section");
+    assert!(first < second && second < predicts && predicts < int8, "sections out of order");
+    let (official_md, pooled_md) = (&md[first..second], &md[second..predicts]);
+    let measured = a[0]["run_measures"].as_array().unwrap();
+    assert!(measured.len() >= 3 && a[1]["run_measures"].as_array().unwrap().len() >= 3);
+    // The official runs alone, each once.
+    let words = format!("every binary run of those ablations ({} runs, each counted once", measured.len());
+    assert!(md[predicts..int8].contains(&words), "{}", &md[predicts..int8]);
     assert!(official_md.contains("| official test accuracy |"));
     assert!(pooled_md.contains("| val accuracy | test accuracy | 95% CI |"), "{pooled_md}");
     assert!(!pooled_md.contains("official test accuracy") && !pooled_md.contains("fixed test split"));

@@ -7,6 +7,7 @@
 pub mod read;
 pub mod shifted;
 pub mod table;
+pub mod validation_measures;
 
 use std::path::Path;
 
@@ -18,6 +19,7 @@ use crate::stats::mean_sd;
 use read::{Ablation, SeedRun};
 use shifted::{shifted_validation, ShiftedValidation};
 use table::{table, AblationRow};
+use validation_measures::{run_measures, RunMeasures};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct AblationResults {
@@ -51,6 +53,8 @@ pub struct AblationResults {
     /// Shifted validation (`shifted_validation.json` in the run folders); None when no run
     /// has it.
     pub shifted: Option<ShiftedValidation>,
+    /// Every finished binary run's validation measures beside its test accuracy.
+    pub run_measures: Vec<RunMeasures>,
     /// What the ablation lacks, in words (also in the report's missing list).
     pub missing: Vec<String>,
 }
@@ -211,6 +215,7 @@ pub fn build(ablation: &Ablation, bootstrap: &BootstrapSettings) -> AblationResu
             .filter(shifted_differs)
             .and_then(|c| row_calibration(ablation, &c)),
         shifted,
+        run_measures: run_measures(ablation),
         validation_choice: choice,
         rows,
     }
