@@ -3,7 +3,7 @@
 //! `kaggle` scans and hashes files, `decode` (the `xray-decode` crate) turns one file into
 //! pixels, refusing damaged files, `cache` decodes the whole set once per image size, `split` assigns patients to train/validation/test, and
 //! `split_data` is both together for one [`SplitSpec`], and `device` holds a split's pixels as a
-//! tensor that batches are sliced from.
+//! tensor that batches are sliced from; `warp` resamples a batch through an affine view.
 
 pub mod cache;
 pub mod device;
@@ -14,6 +14,7 @@ pub mod sealed;
 pub mod split;
 pub mod split_data;
 pub mod val_split;
+pub mod warp;
 
 use std::path::Path;
 

@@ -10,7 +10,7 @@ use tch::{Kind, Tensor};
 
 use super::ensemble::mean_probability;
 use super::Classifier;
-use crate::train::augment::resample;
+use crate::data::warp::resample;
 
 /// Which views of each image are averaged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]

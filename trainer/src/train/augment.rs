@@ -13,6 +13,8 @@ use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
+use crate::data::warp::resample;
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Augment {
@@ -86,14 +88,6 @@ fn warp(x: &Tensor, framing: Framing) -> Tensor {
     resample(x, &Tensor::stack(&[row0, row1], 1))
 }
 
-/// `x` seen through one affine map per image (`theta` `[N, 2, 3]`, in [-1, 1] coordinates):
-/// bilinear, border padding, so a rotated corner repeats the edge instead of going black.
-/// The test-time views ([`crate::models::test_time_views`]) resample the same way.
-pub fn resample(x: &Tensor, theta: &Tensor) -> Tensor {
-    let grid = Tensor::affine_grid_generator(theta, x.size().as_slice(), false);
-    x.grid_sampler(&grid, 0, 1, false)
-}
-
 /// Gamma, contrast about mid-grey and brightness, one draw each per image, clamped to [0, 1].
 fn exposure(x: &Tensor) -> Tensor {
     let n = x.size()[0];
@@ -145,14 +139,5 @@ mod tests {
         let x = Tensor::full([2, 1, 8, 8], 0.6, (Kind::Float, tch::Device::Cpu));
         let w = warp(&x, WIDE_FRAMING);
         assert!((w - 0.6).abs().max().double_value(&[]) < 1e-5);
-    }
-
-    #[test]
-    fn the_identity_warp_is_the_identity() {
-        let x = Tensor::rand([1, 1, 8, 8], (Kind::Float, tch::Device::Cpu));
-        let theta = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 0.0, 1.0, 0.0]).view([1, 2, 3]);
-        let grid = Tensor::affine_grid_generator(&theta, [1, 1, 8, 8], false);
-        let y = x.grid_sampler(&grid, 0, 1, false);
-        assert!((y - &x).abs().max().double_value(&[]) < 1e-5);
     }
 }
