@@ -1,7 +1,8 @@
 //! `trainer predict`: classify a user's own X-rays with a shipped int8 blob (run by
 //! infer-core, exactly as on the device) or with a run's float model. Any JPEG or PNG of any
-//! size goes through the same preprocessing as training (grey, squashed to the model's side);
-//! a file that cannot be classified is one error line and the others still run.
+//! size goes through the same preprocessing as training (grey, squashed to the model's side,
+//! then the intensity normalisation the model was trained with); a file that cannot be
+//! classified is one error line and the others still run.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use serde::Serialize;
 use tch::{Device, Tensor};
 
 use crate::data::decode::decode_grey_square;
+use crate::data::intensity::Intensity;
 use crate::eval::classes::{argmax, CLASS_LABELS};
 use crate::quant::card::{card_path_for, read_card};
 use crate::quant::FloatModel;
@@ -67,6 +69,8 @@ type ScoreFn<'a> = Box<dyn FnMut(&[u8]) -> Result<Scores> + 'a>;
 /// A loaded classifier of `side`×`side` images.
 struct Classifier<'a> {
     side: u32,
+    /// Applied to the decoded pixels, as the training and measured splits were.
+    intensity: Intensity,
     threshold: f64,
     /// normal, pneumonia; or normal, bacterial, viral.
     classes: Vec<String>,
@@ -96,7 +100,9 @@ pub fn predict_files(source: &Source, files: &[PathBuf]) -> Result<Vec<Predictio
             };
             let side = u32::from(card.input.shape[0]);
             let classes = class_names(&card.classes);
-            let mut c = Classifier { side, threshold: card.threshold, classes, score: Box::new(run) };
+            let intensity = card.split.intensity;
+            let mut c =
+                Classifier { side, intensity, threshold: card.threshold, classes, score: Box::new(run) };
             Ok(files.iter().map(|f| classify(&mut c, f)).collect())
         }
         Source::Float { run } => {
@@ -112,7 +118,8 @@ pub fn predict_files(source: &Source, files: &[PathBuf]) -> Result<Vec<Predictio
             };
             let names = if three { CLASS_LABELS.to_vec() } else { vec!["normal", "pneumonia"] };
             let classes = class_names(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-            let mut c = Classifier { side, threshold, classes, score: Box::new(prob) };
+            let intensity = float.config().intensity;
+            let mut c = Classifier { side, intensity, threshold, classes, score: Box::new(prob) };
             Ok(files.iter().map(|f| classify(&mut c, f)).collect())
         }
     }
@@ -131,7 +138,11 @@ fn classify(c: &mut Classifier<'_>, file: &Path) -> Prediction {
     let result = std::fs::read(file)
         .map_err(|e| anyhow!("cannot read the file: {e}"))
         .and_then(|bytes| decode_grey_square(&bytes, c.side).map_err(|e| anyhow!(e)))
-        .and_then(|px| (c.score)(&px));
+        .and_then(|mut px| {
+            let per = px.len();
+            c.intensity.apply(&mut px, per);
+            (c.score)(&px)
+        });
     let file_name = file.display().to_string();
     match result {
         Ok(s) => {

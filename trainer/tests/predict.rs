@@ -121,6 +121,43 @@ fn imported_tflite_blob_predicts_labels() {
     let files = [photos.join("hot_dog.jpg"), photos.join("parrot.jpg"), cut];
     let got = trainer::import::predict(&Source::Int8 { blob: out }, &files).unwrap();
     let classes: Vec<_> = got.iter().map(|p| (p.class.as_deref(), p.index)).collect();
-    assert_eq!(classes, [(Some("hotdog, hot dog, red hot"), Some(935)), (Some("macaw"), Some(89)), (None, None)]);
+    assert_eq!(
+        classes,
+        [(Some("hotdog, hot dog, red hot"), Some(935)), (Some("macaw"), Some(89)), (None, None)]
+    );
     assert!(got[2].error.as_deref().unwrap().contains("ends before"), "{:?}", got[2].error);
+}
+
+/// A run trained on equalised images is given equalised images by `predict` too: its
+/// probabilities for test files equal the ones the run measured on its own test split.
+#[test]
+fn a_float_run_gets_the_intensity_normalisation_it_was_trained_with() {
+    let _serial = common::serial();
+    let tmp = tempfile::tempdir().unwrap();
+    common::make_learnable_layout(
+        &tmp.path().join("chest_xray"),
+        &common::Layout { patients: 525, side: 12, bases: [60, 170, 150] },
+    );
+    let cfg = trainer::train::TrainConfig {
+        intensity: trainer::data::intensity::Intensity::Equalize,
+        ..common::tiny_run_config(tmp.path(), 2)
+    };
+    trainer::run::train_run(&cfg, "test").unwrap();
+    let run = tmp.path().join("runs/tiny");
+    let csv = std::fs::read_to_string(run.join("test_predictions.csv")).unwrap();
+    let measured: Vec<(PathBuf, f64)> = csv
+        .lines()
+        .skip(1)
+        .take(12)
+        .map(|l| {
+            let cols: Vec<&str> = l.split(',').collect();
+            (PathBuf::from(cols[0].trim_matches('"')), cols[4].parse().unwrap())
+        })
+        .collect();
+    let files: Vec<PathBuf> = measured.iter().map(|(f, _)| f.clone()).collect();
+    let got = predict_files(&Source::Float { run }, &files).unwrap();
+    for (p, (file, want)) in got.iter().zip(&measured) {
+        let prob = p.probability.unwrap_or_else(|| panic!("{}: {:?}", file.display(), p.error));
+        assert!((prob - want).abs() < 1e-4, "{}: predict {prob}, measured {want}", file.display());
+    }
 }
