@@ -9,19 +9,23 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 use infer_core::Model;
 use serde::Serialize;
-use tch::{Device, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::data::decode::decode_grey_square;
 use crate::data::intensity::Intensity;
 use crate::eval::classes::{argmax, CLASS_LABELS};
+use crate::models::Classifier as NetClassifier;
 use crate::quant::card::{card_path_for, read_card};
 use crate::quant::FloatModel;
+use crate::run::{load_ensemble, read_metrics};
 
 /// The model a prediction comes from.
 pub enum Source {
     /// An int8 blob and its model card (threshold, classes).
     Int8 { blob: PathBuf },
-    /// A run folder's float model and the threshold chosen on its validation split.
+    /// A run folder's float model and the threshold chosen on its validation split; an
+    /// ensemble's folder (`trainer ensemble`, with or without `--views`) rebuilds its members
+    /// from their run folders.
     Float { run: PathBuf },
 }
 
@@ -106,20 +110,31 @@ pub fn predict_files(source: &Source, files: &[PathBuf]) -> Result<Vec<Predictio
             Ok(files.iter().map(|f| classify(&mut c, f)).collect())
         }
         Source::Float { run } => {
-            let float = FloatModel::load(run, Device::Cpu)?;
-            let side = float.config().image_size;
-            let threshold = float.metrics.evaluation.threshold;
-            let three = float.config().classes == 3;
-            let prob = |px: &[u8]| -> Result<Scores> {
-                let t = Tensor::from_slice(px).view([1, 1, i64::from(side), i64::from(side)]);
-                let logits = float.logits(&t);
-                let p = if three { logits.softmax(0, tch::Kind::Float) } else { logits.sigmoid() };
+            let metrics = read_metrics(run)?;
+            let cfg = &metrics.config;
+            let net: Box<dyn NetClassifier> = if metrics.members.is_empty() {
+                Box::new(FloatModel::load(run, Device::Cpu)?.net)
+            } else {
+                let members: Vec<PathBuf> = metrics.members.iter().map(PathBuf::from).collect();
+                let e = load_ensemble(&members, metrics.views, Device::Cpu)
+                    .with_context(|| format!("cannot rebuild the ensemble {}", run.display()))?;
+                Box::new(e)
+            };
+            let (side, three) = (cfg.image_size, cfg.classes == 3);
+            let prob = move |px: &[u8]| -> Result<Scores> {
+                let x = Tensor::from_slice(px)
+                    .view([1, 1, i64::from(side), i64::from(side)])
+                    .to_kind(Kind::Float)
+                    / 255.0;
+                let logits = tch::no_grad(|| net.forward_t(&x, false)).flatten(0, -1);
+                let p = if three { logits.softmax(0, Kind::Float) } else { logits.sigmoid() };
                 Scores::from_probs(&Vec::<f32>::try_from(p)?)
             };
             let names = if three { CLASS_LABELS.to_vec() } else { vec!["normal", "pneumonia"] };
             let classes = class_names(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-            let intensity = float.config().intensity;
-            let mut c = Classifier { side, intensity, threshold, classes, score: Box::new(prob) };
+            let threshold = metrics.evaluation.threshold;
+            let mut c =
+                Classifier { side, intensity: cfg.intensity, threshold, classes, score: Box::new(prob) };
             Ok(files.iter().map(|f| classify(&mut c, f)).collect())
         }
     }

@@ -1,12 +1,14 @@
 //! `trainer ensemble --views`: one trained run averaged over test-time views of each image
 //! is measured like any run (threshold frozen on validation, then test), and records the
-//! views it used; one run without views averages nothing and is refused.
+//! views it used; one run without views averages nothing and is refused; `trainer predict`
+//! rebuilds it from its folder.
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use trainer::models::Views;
+use trainer::predict::{predict_files, Source};
 use trainer::run::{ensemble_run, train_run, EnsembleArgs};
 
 fn args(tmp: &Path, views: Views) -> EnsembleArgs {
@@ -52,4 +54,12 @@ fn one_run_through_views_is_measured_and_says_so() {
     let (viewed, plain) = (read(&dir), read(&tmp.path().join("runs/tiny")));
     assert_eq!(viewed.lines().count(), plain.lines().count());
     assert_ne!(viewed, plain);
+
+    // `trainer predict --run` on the ensemble's folder rebuilds it, views included: its
+    // probabilities for test files are the ones the ensemble measured.
+    let measured = common::measured_predictions(&viewed, 8);
+    let files: Vec<PathBuf> = measured.iter().map(|(f, _)| f.clone()).collect();
+    let got = predict_files(&Source::Float { run: dir.clone() }, &files).unwrap();
+    common::assert_same_probabilities(&got, &measured);
+    assert!(got.iter().all(|p| p.threshold == m.evaluation.threshold));
 }

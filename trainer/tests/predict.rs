@@ -145,19 +145,8 @@ fn a_float_run_gets_the_intensity_normalisation_it_was_trained_with() {
     trainer::run::train_run(&cfg, "test").unwrap();
     let run = tmp.path().join("runs/tiny");
     let csv = std::fs::read_to_string(run.join("test_predictions.csv")).unwrap();
-    let measured: Vec<(PathBuf, f64)> = csv
-        .lines()
-        .skip(1)
-        .take(12)
-        .map(|l| {
-            let cols: Vec<&str> = l.split(',').collect();
-            (PathBuf::from(cols[0].trim_matches('"')), cols[4].parse().unwrap())
-        })
-        .collect();
+    let measured = common::measured_predictions(&csv, 12);
     let files: Vec<PathBuf> = measured.iter().map(|(f, _)| f.clone()).collect();
     let got = predict_files(&Source::Float { run }, &files).unwrap();
-    for (p, (file, want)) in got.iter().zip(&measured) {
-        let prob = p.probability.unwrap_or_else(|| panic!("{}: {:?}", file.display(), p.error));
-        assert!((prob - want).abs() < 1e-4, "{}: predict {prob}, measured {want}", file.display());
-    }
+    common::assert_same_probabilities(&got, &measured);
 }

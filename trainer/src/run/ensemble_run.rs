@@ -128,10 +128,23 @@ pub fn ensemble_run(a: &EnsembleArgs, command: &str) -> Result<MetricsFile> {
 
 /// The members of `a`, each seen through `a.views`.
 fn load_members(a: &EnsembleArgs, device: tch::Device) -> Result<Ensemble<Viewed<RunModel>>> {
-    let members = a
-        .runs
+    load_ensemble(&a.runs, a.views, device)
+}
+
+/// The classifier of an ensemble: `members` (run folders of `trainer train`), each averaged
+/// over `views`; what an ensemble run folder's `members` and `views` describe.
+pub fn load_ensemble(
+    members: &[PathBuf],
+    views: Views,
+    device: tch::Device,
+) -> Result<Ensemble<Viewed<RunModel>>> {
+    let members = members
         .iter()
-        .map(|r| Ok(Viewed { net: load_run_model(r, device)?.1, views: a.views }))
+        .map(|r| {
+            let (_, net, _) =
+                load_run_model(r, device).with_context(|| format!("ensemble member {}", r.display()))?;
+            Ok(Viewed { net, views })
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(Ensemble { members })
 }

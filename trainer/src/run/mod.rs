@@ -15,7 +15,7 @@ pub mod predictions_file;
 pub mod shifted_run;
 pub mod train_run;
 
-pub use ensemble_run::{ensemble_run, EnsembleArgs};
+pub use ensemble_run::{ensemble_run, load_ensemble, EnsembleArgs};
 pub use eval_run::{eval_run, EvalArgs};
 pub use shifted_run::{shifted_runs, ShiftedArgs};
 pub use load::{load_run_model, read_metrics, RunModel};

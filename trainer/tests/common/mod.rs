@@ -79,3 +79,27 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     // A test that panicked while holding the lock leaves nothing shared half-written.
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// The first `n` rows of a run's `test_predictions.csv`: (file, p(pneumonia)).
+pub fn measured_predictions(csv: &str, n: usize) -> Vec<(std::path::PathBuf, f64)> {
+    csv.lines()
+        .skip(1)
+        .take(n)
+        .map(|l| {
+            let cols: Vec<&str> = l.split(',').collect();
+            (std::path::PathBuf::from(cols[0].trim_matches('"')), cols[4].parse().unwrap())
+        })
+        .collect()
+}
+
+/// Asserts that `trainer predict`'s probabilities equal the measured ones.
+pub fn assert_same_probabilities(
+    got: &[trainer::predict::Prediction],
+    measured: &[(std::path::PathBuf, f64)],
+) {
+    assert_eq!(got.len(), measured.len());
+    for (p, (file, want)) in got.iter().zip(measured) {
+        let prob = p.probability.unwrap_or_else(|| panic!("{}: {:?}", file.display(), p.error));
+        assert!((prob - want).abs() < 1e-4, "{}: predict {prob}, measured {want}", file.display());
+    }
+}
