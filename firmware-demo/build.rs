@@ -52,8 +52,14 @@ fn main() -> Res<()> {
 fn head(card: &Path, import_card: &Path) -> Res<(String, Vec<String>)> {
     let json = |p: &Path| -> Res<serde_json::Value> { Ok(serde_json::from_slice(&fs::read(p)?)?) };
     if card.exists() {
+        let c = json(card)?;
+        // The firmware runs decoded pixels as they are (no equalisation on the device).
+        let intensity = c["split"]["intensity"].as_str().unwrap_or("none");
+        if intensity != "none" {
+            return Err(format!("{}: the model expects `{intensity}` intensity normalisation, which the firmware does not apply", card.display()).into());
+        }
         let threshold =
-            json(card)?["threshold"].as_f64().ok_or_else(|| format!("{}: no numeric \"threshold\"", card.display()))?;
+            c["threshold"].as_f64().ok_or_else(|| format!("{}: no numeric \"threshold\"", card.display()))?;
         return Ok((format!("Head::Sigmoid {{ threshold: {threshold:?} }}"), vec![]));
     }
     let c = json(import_card).map_err(|e| format!("neither {} nor {}: {e}", card.display(), import_card.display()))?;

@@ -91,3 +91,22 @@ fn check_model(embedded: &Embedded, inputs: &[(String, Vec<u8>)]) -> Vec<(Class,
     println!("{}: firmware build {built:.1?}, whole check {:.1?}", embedded.name, start.elapsed());
     verdicts.iter().map(|v| (v.class, v.q[0])).collect()
 }
+
+#[test]
+fn a_card_with_intensity_normalisation_is_refused() {
+    // Needs neither QEMU nor the target: the host refuses before anything is built.
+    let dir = std::env::temp_dir().join(format!("firmware-intensity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let name = host::MODELS[0];
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(models.join(format!("{name}.json"))).unwrap()).unwrap();
+    assert!(host::refuse_intensity(name, &card).is_ok(), "the shipped card is refused");
+    card["split"]["intensity"] = "equalize".into();
+    let blob = dir.join(format!("{name}.int8.postcard"));
+    std::fs::copy(models.join(format!("{name}.int8.postcard")), &blob).unwrap();
+    std::fs::write(dir.join(format!("{name}.json")), serde_json::to_vec(&card).unwrap()).unwrap();
+    let e = Embedded::at(&blob, 256).err().expect("a card asking for equalisation was accepted");
+    assert!(e.contains("equalize") && e.contains(name), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
