@@ -16,8 +16,8 @@ use crate::data::intensity::Intensity;
 use crate::eval::classes::{argmax, CLASS_LABELS};
 use crate::models::Classifier as NetClassifier;
 use crate::quant::card::{card_path_for, read_card};
-use crate::quant::FloatModel;
-use crate::run::{load_ensemble, read_metrics};
+use crate::quant::float_model::pixel_logits;
+use crate::run::{load_ensemble, load_run_model, read_metrics};
 
 /// The model a prediction comes from.
 pub enum Source {
@@ -113,7 +113,7 @@ pub fn predict_files(source: &Source, files: &[PathBuf]) -> Result<Vec<Predictio
             let metrics = read_metrics(run)?;
             let cfg = &metrics.config;
             let net: Box<dyn NetClassifier> = if metrics.members.is_empty() {
-                Box::new(FloatModel::load(run, Device::Cpu)?.net)
+                Box::new(load_run_model(run, Device::Cpu)?.1)
             } else {
                 let members: Vec<PathBuf> = metrics.members.iter().map(PathBuf::from).collect();
                 let e = load_ensemble(&members, metrics.views, Device::Cpu)
@@ -122,11 +122,8 @@ pub fn predict_files(source: &Source, files: &[PathBuf]) -> Result<Vec<Predictio
             };
             let (side, three) = (cfg.image_size, cfg.classes == 3);
             let prob = move |px: &[u8]| -> Result<Scores> {
-                let x = Tensor::from_slice(px)
-                    .view([1, 1, i64::from(side), i64::from(side)])
-                    .to_kind(Kind::Float)
-                    / 255.0;
-                let logits = tch::no_grad(|| net.forward_t(&x, false)).flatten(0, -1);
+                let t = Tensor::from_slice(px).view([1, 1, i64::from(side), i64::from(side)]);
+                let logits = pixel_logits(&*net, &t, Device::Cpu);
                 let p = if three { logits.softmax(0, Kind::Float) } else { logits.sigmoid() };
                 Scores::from_probs(&Vec::<f32>::try_from(p)?)
             };

@@ -94,18 +94,9 @@ pub fn shifted_section(a: &AblationResults) -> String {
 /// validation, one on four validation measures; empty when neither has three runs.
 pub fn pooled_correlation_section(ablations: &[AblationResults]) -> String {
     let official: Vec<&AblationResults> = ablations.iter().filter(|a| a.protocol == "official").collect();
-    let mut runs: Vec<RunScores> = Vec::new();
-    for r in official.iter().filter_map(|a| a.shifted.as_ref()).flat_map(|v| &v.runs) {
-        if !runs.contains(r) {
-            runs.push(r.clone());
-        }
-    }
-    let mut measured: Vec<RunMeasures> = Vec::new();
-    for r in official.iter().flat_map(|a| &a.run_measures) {
-        if !measured.contains(r) {
-            measured.push(r.clone());
-        }
-    }
+    let runs: Vec<RunScores> =
+        distinct(official.iter().filter_map(|a| a.shifted.as_ref()).flat_map(|v| &v.runs));
+    let measured: Vec<RunMeasures> = distinct(official.iter().flat_map(|a| &a.run_measures));
     if runs.len() < 3 && measured.len() < 3 {
         return String::new();
     }
@@ -145,4 +136,16 @@ pub fn pooled_correlation_section(ablations: &[AblationResults]) -> String {
         );
     }
     s
+}
+
+/// Each item once, in first-seen order (a run copied into two ablation folders is equal to
+/// itself in both).
+fn distinct<'a, T: PartialEq + Clone + 'a>(items: impl Iterator<Item = &'a T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for r in items {
+        if !out.contains(r) {
+            out.push(r.clone());
+        }
+    }
+    out
 }

@@ -58,7 +58,13 @@ impl FloatModel {
 
     /// Float logits `[N]` for 8-bit pixels `[N, 1, H, W]`.
     pub fn logits(&self, pixels: &Tensor) -> Tensor {
-        let x = pixels.to_device(self.vs.device()).to_kind(tch::Kind::Float) / 255.0;
-        tch::no_grad(|| self.net.forward_t(&x, false)).flatten(0, -1)
+        pixel_logits(&self.net, pixels, self.vs.device())
     }
+}
+
+/// Float logits `[N]` of `net` (a run's model, an ensemble…) on `device` for 8-bit pixels
+/// `[N, 1, H, W]`, scaled to [0, 1] as training saw them.
+pub fn pixel_logits(net: &dyn Classifier, pixels: &Tensor, device: Device) -> Tensor {
+    let x = pixels.to_device(device).to_kind(tch::Kind::Float) / 255.0;
+    tch::no_grad(|| net.forward_t(&x, false)).flatten(0, -1)
 }

@@ -49,7 +49,7 @@ pub struct EnsembleArgs {
 /// Builds, measures and writes the ensemble `a` describes. Returns the metrics written.
 pub fn ensemble_run(a: &EnsembleArgs, command: &str) -> Result<MetricsFile> {
     ensure!(
-        a.runs.len() >= 2 || (a.runs.len() == 1 && !a.views.is_none()),
+        a.runs.len() >= 2 || (!a.runs.is_empty() && !a.views.is_none()),
         "an ensemble needs at least two --run folders, or one with --views; got {} and --views {:?}",
         a.runs.len(),
         a.views
@@ -82,7 +82,7 @@ pub fn ensemble_run(a: &EnsembleArgs, command: &str) -> Result<MetricsFile> {
     let run = RunDir::new(a.runs_dir.join(&a.name));
     std::fs::create_dir_all(run.path()).with_context(|| format!("cannot create {}", run.path().display()))?;
     let device = pick_device(a.cpu);
-    let net = load_members(a, device)?;
+    let net = load_ensemble(&a.runs, a.views, device)?;
     let batch = cfg.eval_batch_size();
     let images = |ix: &[usize]| DeviceImages::with_classes(&p.data, ix, device, cfg.classes);
     let val = images(&p.split.val);
@@ -124,11 +124,6 @@ pub fn ensemble_run(a: &EnsembleArgs, command: &str) -> Result<MetricsFile> {
     plot_files::write_pr_plot(&metrics.evaluation, &a.name, &run);
     print_report(&metrics.evaluation, run.path());
     Ok(metrics)
-}
-
-/// The members of `a`, each seen through `a.views`.
-fn load_members(a: &EnsembleArgs, device: tch::Device) -> Result<Ensemble<Viewed<RunModel>>> {
-    load_ensemble(&a.runs, a.views, device)
 }
 
 /// The classifier of an ensemble: `members` (run folders of `trainer train`), each averaged
