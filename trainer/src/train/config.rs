@@ -176,6 +176,11 @@ pub struct TrainConfig {
     /// the loss blended alike (0: off)
     #[arg(long, default_value_t = 0.0)]
     pub mixup: f64,
+    /// The model is an exponential moving average of the variables over the optimizer steps at
+    /// this decay, e.g. 0.998 (what validation scores, checkpoints hold and the run saves;
+    /// train/weight_average.rs); 0: off, the last step's weights
+    #[arg(long, default_value_t = 0.0)]
+    pub ema_decay: f64,
     /// Intensity normalisation of every decoded image before the model: none, or equalize
     /// (histogram equalisation of the grey image)
     #[arg(long, value_enum, default_value_t = Intensity::None)]
@@ -291,6 +296,7 @@ impl TrainConfig {
             (ModelKind::MobilenetV2, HeadKind::Seed) => format!("{model}-seedhead"),
             _ => model,
         };
+        let model = if self.ema_decay > 0.0 { format!("{model}-ema{}", self.ema_decay) } else { model };
         self.name.clone().unwrap_or_else(|| {
             format!(
                 "{model}-{protocol}-{:?}-lr{}-e{}-b{}-{}px-s{}",

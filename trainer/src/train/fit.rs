@@ -5,7 +5,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Kind, Tensor};
@@ -18,6 +17,7 @@ use super::loss::{self, TrainLoss};
 use super::lr_schedule::phase_factors;
 use super::mixup;
 use super::optimizer::Optimizer;
+use super::weight_average::WeightAverage;
 use crate::data::device::Samples;
 use crate::models::Classifier;
 use crate::util::progress;
@@ -32,6 +32,22 @@ pub struct EpochRecord {
     pub val_accuracy: f64,
     pub seconds: f64,
     pub train_images_per_second: f64,
+}
+
+impl EpochRecord {
+    /// The epoch's line on the terminal.
+    fn report(&self, total: usize) {
+        eprintln!(
+            "epoch {}/{total}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} | {:.0} img/s, {:.1}s",
+            self.epoch,
+            self.train_loss,
+            self.train_accuracy,
+            self.val_loss,
+            self.val_accuracy,
+            self.train_images_per_second,
+            self.seconds
+        );
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -67,21 +83,24 @@ pub fn train_step(
     (loss, logits)
 }
 
-/// One pass over `train` in shuffled batches; returns the mean loss and accuracy (at 0.5, or
-/// argmax for several classes; a blended image counts against its own label).
+/// One pass over `train` in shuffled batches, folding every step into `average` when there is
+/// one; returns the mean loss and accuracy (at 0.5, or argmax for several classes; a blended
+/// image counts against its own label).
 fn train_epoch(
     net: &dyn Classifier,
-    opt: &mut Optimizer,
+    (opt, average): (&mut Optimizer, Option<&mut WeightAverage>),
     (objective, augment, alpha): (&TrainLoss, Augment, f64),
     train: &dyn Samples,
     batch_size: usize,
-    bar: &ProgressBar,
+    label: String,
 ) -> (f64, f64) {
+    let bar = progress::bar((train.len() as u64).div_ceil(batch_size as u64), label, "batches");
     let device = train.device();
     let n = train.len() as i64;
     // Loss and hits accumulate on the device, read once per epoch: no per-batch sync.
     let mut loss_sum = Tensor::zeros([], (Kind::Float, device));
     let mut hits = Tensor::zeros([], (Kind::Int64, device));
+    let mut average = average;
     let perm = Tensor::randperm(n, (Kind::Int64, device));
     let mut start = 0i64;
     while start < n {
@@ -92,6 +111,9 @@ fn train_epoch(
             Some(b) => train_step(net, opt, &b.images, |l| b.loss(objective, l, &y)),
             None => train_step(net, opt, &x, |l| objective.loss(l, &y)),
         };
+        if let Some(a) = average.as_deref_mut() {
+            a.update();
+        }
         tch::no_grad(|| {
             let _ = loss_sum.g_add_(&(loss.detach() * len as f64));
             let _ = hits.g_add_(&loss::hits(&logits, &y));
@@ -99,6 +121,7 @@ fn train_epoch(
         start += len;
         bar.inc(1);
     }
+    bar.finish_and_clear();
     let n = n.max(1) as f64;
     (loss_sum.double_value(&[]) / n, hits.int64_value(&[]) as f64 / n)
 }
@@ -116,6 +139,8 @@ fn set_rates(opt: &mut Optimizer, cfg: &TrainConfig, (head, base): (f64, f64)) {
 /// Var-store groups other than 0 learn at `cfg.lr` times their `cfg.lr_group_factors()`,
 /// every group times `cfg.lr_schedule`'s factor of the epoch; the first `cfg.head_epochs`
 /// epochs train group 0 (the head) alone, and the schedule starts after them.
+/// With `cfg.ema_decay` the network is the moving average of its weights (train/weight_average.rs)
+/// whenever it is not training: validated, checkpointed, shown to `on_epoch` and left in `vs`.
 /// `validate` scores the network after each epoch (early stopping watches its loss);
 /// `checkpoints` receives `last.safetensors` every epoch and `best.safetensors` on every
 /// improvement; `on_epoch` sees the history and the network after each epoch (to persist
@@ -139,16 +164,27 @@ pub fn fit(
     let mut stopped_early = false;
     let started = Instant::now();
     let n = train.len();
-    let batches = (train.len() as u64).div_ceil(cfg.batch_size as u64);
+    let mut average = (cfg.ema_decay > 0.0).then(|| WeightAverage::new(vs, cfg.ema_decay));
 
     for epoch in 1..=total {
         let epoch_start = Instant::now();
+        // The average stood in for the network since the last epoch ended: back to training.
+        if let (Some(a), true) = (average.as_mut(), epoch > 1) {
+            a.swap();
+        }
         set_rates(&mut opt, cfg, phase_factors(cfg.lr_schedule, cfg.head_epochs, epoch, cfg.epochs));
-        let bar = progress::bar(batches, format!("epoch {epoch}/{total}"), "batches");
-        let (train_loss, train_accuracy) =
-            train_epoch(net, &mut opt, (&objective, cfg.augment, cfg.mixup), train, cfg.batch_size, &bar);
-        bar.finish_and_clear();
+        let (train_loss, train_accuracy) = train_epoch(
+            net,
+            (&mut opt, average.as_mut()),
+            (&objective, cfg.augment, cfg.mixup),
+            train,
+            cfg.batch_size,
+            format!("epoch {epoch}/{total}"),
+        );
         let train_seconds = epoch_start.elapsed().as_secs_f64();
+        if let Some(a) = average.as_mut() {
+            a.swap();
+        }
         let v = validate(net);
         let record = EpochRecord {
             epoch,
@@ -159,15 +195,7 @@ pub fn fit(
             seconds: epoch_start.elapsed().as_secs_f64(),
             train_images_per_second: n as f64 / train_seconds,
         };
-        eprintln!(
-            "epoch {epoch}/{total}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} | {:.0} img/s, {:.1}s",
-            record.train_loss,
-            record.train_accuracy,
-            record.val_loss,
-            record.val_accuracy,
-            record.train_images_per_second,
-            record.seconds
-        );
+        record.report(total);
         history.push(record);
         checkpoint::save_atomic(vs, &checkpoints.join("last.safetensors"))?;
         let verdict = stopper.observe(epoch, v.loss);
@@ -235,8 +263,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn head_epochs_leave_the_base_alone_and_then_it_learns() {
+    /// Runs `fit` on the two-number model from base 0.5, head 0.1 and returns (base, head)
+    /// as `on_epoch` saw them after each epoch, and as `vs` holds them at the end.
+    fn toy_run(cfg: &TrainConfig) -> (Vec<(f64, f64)>, (f64, f64)) {
         tch::manual_seed(1);
         let mut vs = VarStore::new(Device::Cpu);
         let base = vs.root().set_group(BASE_GROUP).var("base", &[1, 1], tch::nn::Init::Const(0.5));
@@ -244,36 +273,60 @@ mod tests {
         let net = TwoStage { base: base.shallow_clone(), head: head.shallow_clone() };
         let x = Tensor::randn([64, 1], (Kind::Float, Device::Cpu));
         let points = Points { y: x.gt(0.0).to_kind(Kind::Float).view([-1]), x };
-        let cfg = TrainConfig {
+        let read = || (base.double_value(&[0, 0]), head.double_value(&[0, 0]));
+        let dir = tempfile::tempdir().unwrap();
+        let mut seen = Vec::new();
+        let val = |_: &dyn Classifier| ValScore { loss: 0.0, accuracy: 0.0 };
+        fit(&net, &mut vs, &points, val, cfg, dir.path(), |_, _| {
+            seen.push(read());
+            Ok(())
+        })
+        .unwrap();
+        (seen, read())
+    }
+
+    fn toy_config() -> TrainConfig {
+        TrainConfig {
             model: ModelKind::MobilenetV2,
             mode: TransferMode::Finetune,
-            head_epochs: 2,
             epochs: 2,
             lr: 0.05,
             base_lr_factor: 0.5,
             batch_size: 16,
             optimizer: super::super::OptimizerKind::Adam,
             ..TrainConfig::default()
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let mut seen = Vec::new();
-        let out = fit(
-            &net,
-            &mut vs,
-            &points,
-            |_| ValScore { loss: 0.0, accuracy: 0.0 },
-            &cfg,
-            dir.path(),
-            |h, _| {
-                seen.push((h.len(), base.double_value(&[0, 0]), head.double_value(&[0, 0])));
-                Ok(())
-            },
-        )
-        .unwrap();
-        assert_eq!(out.history.len(), 4, "head epochs come before --epochs");
-        assert_eq!(seen.len(), 4);
-        assert_eq!((seen[0].1, seen[1].1), (0.5, 0.5), "the base moved during a head epoch: {seen:?}");
-        assert_ne!(seen[0].2, 0.1, "the head did not learn");
-        assert_ne!(seen[2].1, 0.5, "the base did not learn after the head epochs: {seen:?}");
+        }
+    }
+
+    #[test]
+    fn with_weight_averaging_the_model_is_the_average_of_the_trajectory_trained_as_usual() {
+        // One batch an epoch, so the epochs of a plain run are every step of the trajectory.
+        let cfg = TrainConfig { epochs: 5, batch_size: 64, ..toy_config() };
+        let (plain, _) = toy_run(&cfg);
+        let (averaged, end) = toy_run(&TrainConfig { ema_decay: 0.9, ..cfg });
+        // The average of that same trajectory (training itself must not see the average).
+        let probe = WeightAverage::new(&VarStore::new(Device::Cpu), 0.9);
+        let mut expected = (0.5, 0.1);
+        for (t, &(b, h)) in plain.iter().enumerate() {
+            let d = probe.decay_at(t as u64 + 1);
+            expected = (d * expected.0 + (1.0 - d) * b, d * expected.1 + (1.0 - d) * h);
+            let got = averaged[t];
+            assert!(
+                (got.0 - expected.0).abs() < 1e-5 && (got.1 - expected.1).abs() < 1e-5,
+                "epoch {}: {got:?} vs {expected:?}",
+                t + 1
+            );
+        }
+        assert_eq!(end, *averaged.last().unwrap(), "the average is what the run keeps");
+        assert_ne!(end, *plain.last().unwrap());
+    }
+
+    #[test]
+    fn head_epochs_leave_the_base_alone_and_then_it_learns() {
+        let (seen, _) = toy_run(&TrainConfig { head_epochs: 2, ..toy_config() });
+        assert_eq!(seen.len(), 4, "head epochs come before --epochs");
+        assert_eq!((seen[0].0, seen[1].0), (0.5, 0.5), "the base moved during a head epoch: {seen:?}");
+        assert_ne!(seen[0].1, 0.1, "the head did not learn");
+        assert_ne!(seen[2].0, 0.5, "the base did not learn after the head epochs: {seen:?}");
     }
 }

@@ -1,4 +1,5 @@
-//! Training: configuration, optimizers, the epoch loop, early stopping, checkpoints.
+//! Training: configuration, optimizers, the epoch loop, weight averaging, early stopping,
+//! checkpoints.
 
 pub mod augment;
 pub mod checkpoint;
@@ -10,6 +11,7 @@ pub mod lr_schedule;
 pub mod mixup;
 pub mod optimizer;
 pub mod threshold_rule;
+pub mod weight_average;
 
 pub use config::TrainConfig;
 pub use fit::{fit, EpochRecord, FitOutcome, ValScore};

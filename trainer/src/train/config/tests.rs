@@ -98,3 +98,17 @@ fn head_epochs_are_for_fine_tuning_and_come_first() {
         assert!(c.validate().unwrap_err().to_string().contains("--head-epochs"));
     }
 }
+
+#[test]
+fn weight_averaging_is_off_by_default_bounded_and_named() {
+    let c = command_line(&[], None).unwrap();
+    assert_eq!(c.ema_decay, 0.0);
+    assert!(!c.run_name().contains("-ema"), "{}", c.run_name());
+    let c = command_line(&["--ema-decay", "0.998"], None).unwrap();
+    c.validate().unwrap();
+    assert!(c.run_name().contains("-ema0.998"), "{}", c.run_name());
+    for bad in ["-0.1", "1", "NaN"] {
+        let err = command_line(&[&format!("--ema-decay={bad}")], None).unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("--ema-decay"), "{bad}: {err}");
+    }
+}

@@ -46,6 +46,11 @@ impl TrainConfig {
             self.label_smoothing
         );
         anyhow::ensure!((0.0..=10.0).contains(&self.mixup), "mixup α must be in [0, 10], got {}", self.mixup);
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.ema_decay),
+            "--ema-decay must be in [0, 1) (0: off), got {}",
+            self.ema_decay
+        );
         if let Some(&e) = self.eval_epochs.iter().find(|&&e| e == 0 || e > self.total_epochs()) {
             anyhow::bail!("--eval-epochs {e} is outside the run's epochs 1..={}", self.total_epochs());
         }
