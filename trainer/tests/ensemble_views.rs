@@ -26,10 +26,7 @@ fn args(tmp: &Path, views: Views) -> EnsembleArgs {
 fn one_run_through_views_is_measured_and_says_so() {
     let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
-    common::make_learnable_layout(
-        &tmp.path().join("chest_xray"),
-        &common::Layout { patients: 525, side: 12, bases: [60, 170, 150] },
-    );
+    common::make_tiny_layout(tmp.path());
     train_run(&common::tiny_run_config(tmp.path(), 4), "test").unwrap();
 
     let refused = format!("{:#}", ensemble_run(&args(tmp.path(), Views::None), "test").unwrap_err());

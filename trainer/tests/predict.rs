@@ -134,10 +134,7 @@ fn imported_tflite_blob_predicts_labels() {
 fn a_float_run_gets_the_intensity_normalisation_it_was_trained_with() {
     let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
-    common::make_learnable_layout(
-        &tmp.path().join("chest_xray"),
-        &common::Layout { patients: 525, side: 12, bases: [60, 170, 150] },
-    );
+    common::make_tiny_layout(tmp.path());
     let cfg = trainer::train::TrainConfig {
         intensity: trainer::data::intensity::Intensity::Equalize,
         ..common::tiny_run_config(tmp.path(), 2)

@@ -35,8 +35,7 @@ fn tiny_quantize_options(tmp: &std::path::Path) -> QuantizeOptions {
 fn a_failed_bit_exact_check_writes_nothing_and_a_passing_one_writes_blob_and_card() {
     let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("chest_xray");
-    common::make_learnable_layout(&data, &common::Layout { patients: 525, side: 12, bases: [60, 170, 150] });
+    common::make_tiny_layout(tmp.path());
     let cfg = common::tiny_run_config(tmp.path(), 2);
     train_run(&cfg, "test").unwrap();
     let out = tmp.path().join("models");

@@ -68,10 +68,7 @@ fn results(metrics: &Path) -> Value {
 fn a_killed_suite_resumes_without_redoing_or_losing_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    common::make_learnable_layout(
-        &t.join("chest_xray"),
-        &common::Layout { patients: 525, side: 12, bases: [60, 170, 150] },
-    );
+    common::make_tiny_layout(t);
     std::fs::write(t.join("grid.toml"), GRID).unwrap();
 
     // The reference: one uninterrupted study (this also fills the decode cache).

@@ -19,10 +19,7 @@ fn position(order: &[String], what: &str) -> usize {
 #[test]
 fn selection_is_frozen_before_the_test_images_are_loaded() {
     let tmp = tempfile::tempdir().unwrap();
-    common::make_learnable_layout(
-        &tmp.path().join("chest_xray"),
-        &common::Layout { patients: 525, side: 12, bases: [60, 170, 150] },
-    );
+    common::make_tiny_layout(tmp.path());
     let cfg = TrainConfig {
         eval_epochs: vec![1, 3],
         threshold_rule: ThresholdRule::BalancedAccuracy,

@@ -4,22 +4,14 @@
 
 mod common;
 
-use std::path::Path;
-
 use trainer::run::metrics_file::MetricsFile;
 use trainer::run::{eval_run, train_run};
 use trainer::train::TrainConfig;
 
-/// 1,050 images of 525 patients, a fifth of them in the official test split.
-fn make_learnable_layout(root: &Path) {
-    common::make_learnable_layout(root, &common::Layout { patients: 525, side: 12, bases: [60, 170, 150] });
-}
-
 #[test]
 fn trains_evaluates_and_writes_the_run_folder() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("chest_xray");
-    make_learnable_layout(&data);
+    common::make_tiny_layout(tmp.path());
     let cfg = TrainConfig { patience: Some(2), ..common::tiny_run_config(tmp.path(), 6) };
     let m: MetricsFile = train_run(&cfg, "test").unwrap();
     let dir = tmp.path().join("runs/tiny");
