@@ -13,6 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
+#[path = "host/card_check.rs"]
+mod card_check;
+
 /// The model embedded when `FIRMWARE_MODEL` is not set.
 const DEFAULT_MODEL: &str = "seed_cnn-pooled-adam-lr0.0001-e10-b20-128px-s42";
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -53,11 +56,7 @@ fn head(card: &Path, import_card: &Path) -> Res<(String, Vec<String>)> {
     let json = |p: &Path| -> Res<serde_json::Value> { Ok(serde_json::from_slice(&fs::read(p)?)?) };
     if card.exists() {
         let c = json(card)?;
-        // The firmware runs decoded pixels as they are (no equalisation on the device).
-        let intensity = c["split"]["intensity"].as_str().unwrap_or("none");
-        if intensity != "none" {
-            return Err(format!("{}: the model expects `{intensity}` intensity normalisation, which the firmware does not apply", card.display()).into());
-        }
+        card_check::refuse_intensity(&card.display().to_string(), &c)?;
         let threshold =
             c["threshold"].as_f64().ok_or_else(|| format!("{}: no numeric \"threshold\"", card.display()))?;
         return Ok((format!("Head::Sigmoid {{ threshold: {threshold:?} }}"), vec![]));

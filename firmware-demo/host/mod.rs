@@ -4,11 +4,13 @@
 //! `examples/firmware_report.rs`, which each use a part of it.
 #![allow(dead_code)]
 
+mod card_check;
 pub mod elf;
 pub mod qemu;
 
 use std::path::{Path, PathBuf};
 
+pub use card_check::refuse_intensity;
 use firmware_demo::report::{Head, Verdict};
 
 /// The models the tests and the report build the firmware with (`FIRMWARE_MODEL`; the first is
@@ -36,18 +38,6 @@ pub struct Embedded {
     pub ram_kib: u32,
 }
 
-/// The firmware classifies pixels as decoded: a model trained on normalised images (the
-/// card's `split.intensity`, e.g. `equalize`) would read inputs it was never trained on, so
-/// such a card is refused rather than run.
-pub fn refuse_intensity(name: &str, card: &serde_json::Value) -> Result<(), String> {
-    match card["split"]["intensity"].as_str().unwrap_or("none") {
-        "none" => Ok(()),
-        other => Err(format!(
-            "{name}.json: the model expects `{other}` intensity normalisation, which the firmware does not apply"
-        )),
-    }
-}
-
 impl Embedded {
     /// The model `models/<name>.int8.postcard` with its trainer card `<name>.json`.
     pub fn load(name: &str) -> Result<Embedded, String> {
@@ -67,7 +57,7 @@ impl Embedded {
         };
         let (head, labels) = match json(blob_path.with_file_name(format!("{name}.json"))) {
             Ok(card) => {
-                refuse_intensity(&name, &card)?;
+                refuse_intensity(&format!("{name}.json"), &card)?;
                 let threshold = card["threshold"].as_f64().ok_or(format!("{name}.json: no threshold"))? as f32;
                 (Head::Sigmoid { threshold }, vec![])
             }

@@ -101,7 +101,7 @@ fn a_card_with_intensity_normalisation_is_refused() {
     let name = host::MODELS[0];
     let mut card: serde_json::Value =
         serde_json::from_slice(&std::fs::read(models.join(format!("{name}.json"))).unwrap()).unwrap();
-    assert!(host::refuse_intensity(name, &card).is_ok(), "the shipped card is refused");
+    assert!(host::refuse_intensity(&format!("{name}.json"), &card).is_ok(), "the shipped card is refused");
     card["split"]["intensity"] = "equalize".into();
     let blob = dir.join(format!("{name}.int8.postcard"));
     std::fs::copy(models.join(format!("{name}.int8.postcard")), &blob).unwrap();
