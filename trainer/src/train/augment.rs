@@ -7,7 +7,9 @@
 //! views from 50% of the area out to 130% (a zoom-out whose border repeats outward) at
 //! aspect 0.75–1.33, because shifted validation found that framing, not exposure, is where
 //! normal images start to read as pneumonia (experiments/resolution_selection.md, third
-//! addendum). Validation and test images are never augmented.
+//! addendum). `GeometricErase` adds random erasing (Zhong et al. 2020): half the images get
+//! one rectangle of noise, so that no single patch (a marker, a text, a device) decides
+//! (resolution_selection.md, eighth addendum). Validation and test images are never augmented.
 
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,10 @@ pub enum Augment {
     /// `Geometric` with wider framing: area 50–130%, aspect 0.75–1.33.
     #[value(name = "wide_framing")]
     WideFraming,
+    /// `Geometric`, then random erasing: per image with probability 0.5, one rectangle of
+    /// 2–40% of the area at aspect 0.3–3.3, filled with uniform noise.
+    #[value(name = "geometric_erase")]
+    GeometricErase,
 }
 
 /// The framing of the warp: the viewed area as a share of the image's (above 1: a zoom-out),
@@ -46,6 +52,11 @@ const LOG_GAMMA: f64 = 0.223; // ln(1.25)
 const CONTRAST: f64 = 0.15;
 const BRIGHTNESS: f64 = 0.08;
 
+/// Random erasing: Zhong et al.'s defaults (probability, area share, aspect 0.3 to 1 / 0.3).
+const ERASE_PROBABILITY: f64 = 0.5;
+const ERASE_AREA: (f64, f64) = (0.02, 0.40);
+const ERASE_LOG_ASPECT: f64 = 1.204; // ln(1 / 0.3)
+
 /// `lo + (hi − lo) · U(0, 1)`, one value per image, on `like`'s device.
 fn uniform(n: i64, (lo, hi): (f64, f64), like: &Tensor) -> Tensor {
     Tensor::rand([n], (Kind::Float, like.device())) * (hi - lo) + lo
@@ -58,6 +69,7 @@ impl Augment {
             Augment::None => x.shallow_clone(),
             Augment::Geometric => tch::no_grad(|| exposure(&warp(x, FRAMING))),
             Augment::WideFraming => tch::no_grad(|| exposure(&warp(x, WIDE_FRAMING))),
+            Augment::GeometricErase => tch::no_grad(|| erase(&exposure(&warp(x, FRAMING)))),
         }
     }
 }
@@ -98,6 +110,29 @@ fn exposure(x: &Tensor) -> Tensor {
     ((x.clamp_min(1e-6).pow(&gamma) - 0.5) * contrast + 0.5 + brightness).clamp(0.0, 1.0)
 }
 
+/// Random erasing: per image with probability `ERASE_PROBABILITY`, one axis-aligned rectangle
+/// (area share and log-aspect uniform in their ranges, sides capped at the image's, placed
+/// wholly inside it) whose pixels become uniform noise in [0, 1].
+fn erase(x: &Tensor) -> Tensor {
+    let (n, h, w) = (x.size()[0], x.size()[2], x.size()[3]);
+    let area = uniform(n, ERASE_AREA, x);
+    let aspect = uniform(n, (-ERASE_LOG_ASPECT, ERASE_LOG_ASPECT), x).exp();
+    // Sides as shares of the image's height and width.
+    let (eh, ew) = ((&area * &aspect).sqrt().clamp_max(1.0), (&area / &aspect).sqrt().clamp_max(1.0));
+    let top: Tensor = (1.0 - &eh) * uniform(n, (0.0, 1.0), x);
+    let left: Tensor = (1.0 - &ew) * uniform(n, (0.0, 1.0), x);
+    let chosen = uniform(n, (0.0, 1.0), x).lt(ERASE_PROBABILITY);
+    // Pixel centres in [0, 1] along each axis.
+    let centres = |len: i64| (Tensor::arange(len, (Kind::Float, x.device())) + 0.5) / len as f64;
+    let within = |c: Tensor, lo: &Tensor, side: &Tensor, shape: [i64; 4]| {
+        c.ge_tensor(lo).logical_and(&c.lt_tensor(&(lo + side))).view(shape)
+    };
+    let rows = within(centres(h).view([1, h]), &top.view([n, 1]), &eh.view([n, 1]), [n, 1, h, 1]);
+    let cols = within(centres(w).view([1, w]), &left.view([n, 1]), &ew.view([n, 1]), [n, 1, 1, w]);
+    let mask = rows.logical_and(&cols).logical_and(&chosen.view([n, 1, 1, 1]));
+    Tensor::rand_like(x).where_self(&mask, x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +166,37 @@ mod tests {
         assert!(side(&sx, true) > 1.1 && side(&sy, true) > 1.1);
         assert!(side(&sx, true) <= 1.3f64.sqrt() + 1e-6);
         assert!(side(&sx, false) < 0.7 && side(&sy, false) < 0.7);
+    }
+
+    #[test]
+    fn erasing_replaces_one_rectangle_in_about_half_the_images() {
+        tch::manual_seed(11);
+        let (n, side) = (400i64, 40i64);
+        let x = Tensor::full([n, 1, side, side], 2.0, (Kind::Float, tch::Device::Cpu));
+        let erased = erase(&x);
+        // Noise is in [0, 1], the image is 2: the changed pixels are exactly the erased ones.
+        let mask = erased.lt(1.5).squeeze_dim(1);
+        let mut touched = 0;
+        for i in 0..n {
+            let m = mask.get(i);
+            let count = m.sum(Kind::Int64).int64_value(&[]);
+            if count == 0 {
+                continue;
+            }
+            touched += 1;
+            let rows = m.any_dim(1, false).nonzero().squeeze_dim(1);
+            let cols = m.any_dim(0, false).nonzero().squeeze_dim(1);
+            let extent = |t: &Tensor| t.max().int64_value(&[]) - t.min().int64_value(&[]) + 1;
+            // One filled rectangle: its bounding box holds exactly the changed pixels.
+            assert_eq!(extent(&rows) * extent(&cols), count, "image {i}");
+            let share = count as f64 / (side * side) as f64;
+            assert!(share <= 0.40 + 0.06, "image {i}: {share}");
+        }
+        assert!((140..=260).contains(&touched), "{touched} of {n} images erased");
+        assert!(erased.min().double_value(&[]) >= 0.0);
+        // Through `apply`, the rest of the recipe's augmentation still runs.
+        let y = Augment::GeometricErase.apply(&Tensor::rand([4, 1, 16, 16], (Kind::Float, tch::Device::Cpu)));
+        assert!(y.min().double_value(&[]) >= 0.0 && y.max().double_value(&[]) <= 1.0);
     }
 
     #[test]

@@ -176,6 +176,10 @@ pub struct TrainConfig {
     /// the loss blended alike (0: off)
     #[arg(long, default_value_t = 0.0)]
     pub mixup: f64,
+    /// Focal loss γ: each image's training loss times |y − p|^γ, so images already read right
+    /// weigh less (Lin et al. 2017; train/loss.rs); 0: off, the plain (weighted) loss
+    #[arg(long, default_value_t = 0.0)]
+    pub focal_gamma: f64,
     /// The model is an exponential moving average of the variables over the optimizer steps at
     /// this decay, e.g. 0.998 (what validation scores, checkpoints hold and the run saves;
     /// train/weight_average.rs); 0: off, the last step's weights
@@ -185,8 +189,9 @@ pub struct TrainConfig {
     /// (histogram equalisation of the grey image)
     #[arg(long, value_enum, default_value_t = Intensity::None)]
     pub intensity: Intensity,
-    /// Training-time augmentation of the images (not of frozen features): none, or geometric
-    /// (random crops, rotations, shifts and exposure changes, on the device)
+    /// Training-time augmentation of the images (not of frozen features): none, geometric
+    /// (random crops, rotations, shifts and exposure changes, on the device), wide_framing, or
+    /// geometric_erase (geometric plus random erasing; train/augment.rs)
     #[arg(long, value_enum, default_value_t = Augment::None)]
     pub augment: Augment,
     /// Official protocol: validation patients drawn at random (stratified), or the lowest
@@ -297,6 +302,7 @@ impl TrainConfig {
             _ => model,
         };
         let model = if self.ema_decay > 0.0 { format!("{model}-ema{}", self.ema_decay) } else { model };
+        let model = if self.focal_gamma > 0.0 { format!("{model}-focal{}", self.focal_gamma) } else { model };
         self.name.clone().unwrap_or_else(|| {
             format!(
                 "{model}-{protocol}-{:?}-lr{}-e{}-b{}-{}px-s{}",

@@ -138,6 +138,7 @@ fn set_rates(opt: &mut Optimizer, cfg: &TrainConfig, (head, base): (f64, f64)) {
 /// Var-store groups other than 0 learn at `cfg.lr` times their `cfg.lr_group_factors()`,
 /// every group times `cfg.lr_schedule`'s factor of the epoch; the first `cfg.head_epochs`
 /// epochs train group 0 (the head) alone, and the schedule starts after them.
+/// The loss is the run's: class weights, smoothing and focal term (`training_loss`).
 /// With `cfg.ema_decay` the network is the moving average of its weights (train/weight_average.rs)
 /// whenever it is not training: validated, checkpointed, shown to `on_epoch` and left in `vs`.
 /// `validate` scores the network after each epoch (early stopping watches its loss);
@@ -155,8 +156,7 @@ pub fn fit(
 ) -> Result<FitOutcome> {
     let mut opt = Optimizer::new(cfg.optimizer, vs, cfg.lr, cfg.momentum)?;
     let total = cfg.total_epochs();
-    let objective =
-        TrainLoss::new(cfg.class_weight, cfg.label_smoothing, train.labels(), cfg.outputs().max(2) as usize);
+    let objective = training_loss(cfg, train);
     let mut stopper = EarlyStopping::new(cfg.patience);
     let best_path = checkpoints.join("best.safetensors");
     let mut history = Vec::new();
@@ -223,6 +223,13 @@ pub fn fit(
         restored_best,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The training loss `cfg` asks for, its class weights counted on `train`'s labels.
+fn training_loss(cfg: &TrainConfig, train: &dyn Samples) -> TrainLoss {
+    let classes = cfg.outputs().max(2) as usize;
+    TrainLoss::new(cfg.class_weight, cfg.label_smoothing, train.labels(), classes)
+        .with_focal_gamma(cfg.focal_gamma)
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ pub struct TrainLoss {
     pub class_weights: Vec<f64>,
     /// Label smoothing ε: targets become y (1 − ε) + ε / classes.
     pub smoothing: f64,
+    /// Focal loss γ (Lin et al. 2017): each image's loss times |target − p|^γ (binary) or
+    /// (1 − p_label)^γ (several classes), so images already read right weigh less; 0: off.
+    pub focal_gamma: f64,
 }
 
 impl TrainLoss {
@@ -42,37 +45,69 @@ impl TrainLoss {
                 counts.iter().map(|&c| n as f64 / (classes as f64 * c.max(1) as f64)).collect()
             }
         };
-        TrainLoss { class_weights, smoothing }
+        TrainLoss { class_weights, smoothing, focal_gamma: 0.0 }
+    }
+
+    /// The same loss with the focal term at `gamma` (0: off).
+    pub fn with_focal_gamma(self, gamma: f64) -> TrainLoss {
+        TrainLoss { focal_gamma: gamma, ..self }
     }
 
     /// The mean training loss of `logits` `[N, C]` against `labels` `[N]`.
     pub fn loss(&self, logits: &Tensor, labels: &Tensor) -> Tensor {
-        if self.class_weights.is_empty() && self.smoothing == 0.0 {
+        if self.class_weights.is_empty() && self.smoothing == 0.0 && self.focal_gamma == 0.0 {
             return loss(logits, labels);
         }
         let device = logits.device();
+        // Per image: the focal factor (1 without the focal term) multiplies the loss, then the
+        // mean is taken as the plain weighted loss takes it.
         if logits.size()[1] == 1 {
+            let z = logits.squeeze_dim(1);
             let target = labels * (1.0 - self.smoothing) + self.smoothing / 2.0;
             let weight = match self.class_weights.as_slice() {
                 [w0, w1] => Some(labels * (w1 - w0) + *w0),
                 _ => None,
             };
-            logits.squeeze_dim(1).binary_cross_entropy_with_logits::<Tensor>(
+            if self.focal_gamma == 0.0 {
+                return z.binary_cross_entropy_with_logits::<Tensor>(
+                    &target,
+                    weight,
+                    None::<Tensor>,
+                    Reduction::Mean,
+                );
+            }
+            let per_image = z.binary_cross_entropy_with_logits::<Tensor>(
                 &target,
                 weight,
                 None::<Tensor>,
-                Reduction::Mean,
-            )
+                Reduction::None,
+            );
+            let focal = (&target - z.sigmoid()).abs().pow_tensor_scalar(self.focal_gamma);
+            (per_image * focal).mean(Kind::Float)
         } else {
+            let classes = labels.to_kind(Kind::Int64);
             let weight = (!self.class_weights.is_empty())
                 .then(|| Tensor::from_slice(&self.class_weights).to_kind(Kind::Float).to_device(device));
-            logits.cross_entropy_loss::<Tensor>(
-                &labels.to_kind(Kind::Int64),
-                weight,
-                Reduction::Mean,
-                -100,
-                self.smoothing,
-            )
+            if self.focal_gamma == 0.0 {
+                return logits.cross_entropy_loss::<Tensor>(
+                    &classes,
+                    weight,
+                    Reduction::Mean,
+                    -100,
+                    self.smoothing,
+                );
+            }
+            // A weighted mean divides by the images' weights, as cross_entropy's does.
+            let norm = match &weight {
+                Some(w) => w.index_select(0, &classes).sum(Kind::Float),
+                None => Tensor::from(classes.size()[0] as f32).to_device(device),
+            };
+            let per_image =
+                logits.cross_entropy_loss::<Tensor>(&classes, weight, Reduction::None, -100, self.smoothing);
+            let p_label: Tensor =
+                logits.softmax(1, Kind::Float).gather(1, &classes.unsqueeze(1), false).squeeze_dim(1);
+            let focal = (-p_label + 1.0).pow_tensor_scalar(self.focal_gamma);
+            (per_image * focal).sum(Kind::Float) / norm
         }
     }
 }
@@ -138,5 +173,44 @@ mod tests {
         // Unweighted and unsmoothed is the plain loss.
         let plain = TrainLoss::new(ClassWeight::None, 0.0, &y, 2);
         assert_eq!(plain.loss(&logits, &y).double_value(&[]), loss(&logits, &y).double_value(&[]));
+    }
+
+    #[test]
+    fn focal_term_scales_each_image_by_its_error() {
+        let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+        let bce = |z: f64, t: f64| (1.0 + (-z).exp()).ln() + (1.0 - t) * z;
+        let y = Tensor::from_slice(&[0.0f32, 1.0, 1.0, 1.0]);
+        let zs = [0.5, -1.0, 2.0, 0.0];
+        let logits = Tensor::from_slice(&zs.map(|z| z as f32)).view([4, 1]);
+        let (w, t) = ([2.0, 2.0 / 3.0, 2.0 / 3.0, 2.0 / 3.0], [0.0, 1.0, 1.0, 1.0]);
+        let focal = TrainLoss::new(ClassWeight::Balanced, 0.0, &y, 2).with_focal_gamma(2.0);
+        let expected: f64 =
+            (0..4).map(|i| w[i] * (t[i] - sigmoid(zs[i])).powi(2) * bce(zs[i], t[i])).sum::<f64>() / 4.0;
+        assert!((focal.loss(&logits, &y).double_value(&[]) - expected).abs() < 1e-5);
+        // γ = 0 is the weighted loss itself.
+        let weighted = TrainLoss::new(ClassWeight::Balanced, 0.0, &y, 2);
+        let zero = TrainLoss::new(ClassWeight::Balanced, 0.0, &y, 2).with_focal_gamma(0.0);
+        assert_eq!(zero.loss(&logits, &y).double_value(&[]), weighted.loss(&logits, &y).double_value(&[]));
+        // The confidently right image weighs least: its gradient shrinks more than the rest.
+        let confident = Tensor::from_slice(&[-4.0f32]).view([1, 1]).set_requires_grad(true);
+        let label = Tensor::from_slice(&[0.0f32]);
+        let plain = TrainLoss::new(ClassWeight::None, 0.0, &label, 2);
+        plain.loss(&confident, &label).backward();
+        let g_plain = confident.grad().double_value(&[0, 0]);
+        let confident2 = Tensor::from_slice(&[-4.0f32]).view([1, 1]).set_requires_grad(true);
+        plain.clone().with_focal_gamma(2.0).loss(&confident2, &label).backward();
+        assert!(confident2.grad().double_value(&[0, 0]).abs() < 0.05 * g_plain.abs());
+
+        // Several classes: (1 − p_label)^γ times the weighted cross-entropy, over the weights.
+        let logits = Tensor::from_slice(&[0.0f32, 1.0, 0.0, 2.0, 0.0, 0.0]).view([2, 3]);
+        let labels = Tensor::from_slice(&[1.0f32, 0.0]);
+        let softmax = |row: [f64; 3], k: usize| row[k].exp() / row.iter().map(|v| v.exp()).sum::<f64>();
+        let rows = [[0.0, 1.0, 0.0], [2.0, 0.0, 0.0]];
+        let mut multi = TrainLoss::new(ClassWeight::None, 0.0, &labels, 3).with_focal_gamma(2.0);
+        multi.class_weights = vec![3.0, 1.0, 1.0];
+        let term =
+            |i: usize, k: usize, w: f64| w * (1.0 - softmax(rows[i], k)).powi(2) * -softmax(rows[i], k).ln();
+        let expected = (term(0, 1, 1.0) + term(1, 0, 3.0)) / (1.0 + 3.0);
+        assert!((multi.loss(&logits, &labels).double_value(&[]) - expected).abs() < 1e-5);
     }
 }

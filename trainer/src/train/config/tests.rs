@@ -99,16 +99,24 @@ fn head_epochs_are_for_fine_tuning_and_come_first() {
     }
 }
 
+/// Options that add a term to the run (weight averaging, focal loss): off by default and
+/// absent from the run name, named when on, refused outside their bounds.
 #[test]
-fn weight_averaging_is_off_by_default_bounded_and_named() {
-    let c = command_line(&[], None).unwrap();
-    assert_eq!(c.ema_decay, 0.0);
-    assert!(!c.run_name().contains("-ema"), "{}", c.run_name());
-    let c = command_line(&["--ema-decay", "0.998"], None).unwrap();
-    c.validate().unwrap();
-    assert!(c.run_name().contains("-ema0.998"), "{}", c.run_name());
-    for bad in ["-0.1", "1", "NaN"] {
-        let err = command_line(&[&format!("--ema-decay={bad}")], None).unwrap().validate().unwrap_err();
-        assert!(err.to_string().contains("--ema-decay"), "{bad}: {err}");
+fn optional_terms_are_off_by_default_bounded_and_named() {
+    let default = command_line(&[], None).unwrap();
+    assert_eq!((default.ema_decay, default.focal_gamma), (0.0, 0.0));
+    let cases = [
+        ("--ema-decay", "0.998", "-ema0.998", ["-0.1", "1", "NaN"]),
+        ("--focal-gamma", "2", "-focal2", ["-1", "11", "NaN"]),
+    ];
+    for (flag, on, name, bad_values) in cases {
+        assert!(!default.run_name().contains(name), "{}", default.run_name());
+        let c = command_line(&[flag, on], None).unwrap();
+        c.validate().unwrap();
+        assert!(c.run_name().contains(name), "{flag}: {}", c.run_name());
+        for bad in bad_values {
+            let err = command_line(&[&format!("{flag}={bad}")], None).unwrap().validate().unwrap_err();
+            assert!(err.to_string().contains(flag), "{flag} {bad}: {err}");
+        }
     }
 }

@@ -47,6 +47,11 @@ impl TrainConfig {
         );
         anyhow::ensure!((0.0..=10.0).contains(&self.mixup), "mixup α must be in [0, 10], got {}", self.mixup);
         anyhow::ensure!(
+            (0.0..=10.0).contains(&self.focal_gamma),
+            "--focal-gamma must be in [0, 10] (0: off), got {}",
+            self.focal_gamma
+        );
+        anyhow::ensure!(
             (0.0..1.0).contains(&self.ema_decay),
             "--ema-decay must be in [0, 1) (0: off), got {}",
             self.ema_decay
