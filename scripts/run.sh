@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job, end to end: set up; train the shipped recipe (experiments/official_shipped.toml:
-# MobileNetV2-0.35, its top 10 blocks fine-tuned with the base at 0.3 x the learning rate, on
+# MobileNetV2-0.35, its top 10 blocks fine-tuned with the base at 0.3 x the learning rate and focal loss, on
 # augmented 224 px images, at seeds 4-6) on
 # the official split, whose test patients come from another cohort, and measure its shifted
 # validation (experiments/shifted_validation.md); train the seed CNN study
