@@ -206,9 +206,9 @@ mod tests {
 
     #[test]
     fn the_shipped_recipe_is_the_row_the_resolution_rule_chose() {
-        // experiments/resolution_selection.md (second addendum) chose official_resolution.toml's
-        // `deeper_224_base03`;
-        // the file scripts/run.sh trains must train exactly that model (names and folders aside).
+        // experiments/resolution_selection.md (eighth addendum) chose official_resolution.toml's
+        // `deeper_224_base03_focal`; the file scripts/run.sh trains must train exactly that model
+        // (names and folders aside), not the row it replaced.
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
         let config = |file: &str, row: &str| {
             let f = AblationFile::load(&dir.join(file)).unwrap();
@@ -220,12 +220,14 @@ mod tests {
         };
         assert_eq!(
             config("official_shipped.toml", "shipped"),
-            config("official_resolution.toml", "deeper_224_base03")
+            config("official_resolution.toml", "deeper_224_base03_focal")
         );
-        assert_ne!(
-            config("official_shipped.toml", "shipped"),
-            config("official_resolution.toml", "deeper_224")
-        );
+        for replaced in ["deeper_224_base03", "deeper_224"] {
+            assert_ne!(
+                config("official_shipped.toml", "shipped"),
+                config("official_resolution.toml", replaced)
+            );
+        }
         assert_ne!(
             config("official_shipped.toml", "shipped"),
             config("official_specificity.toml", "deeper_mixup")
