@@ -68,46 +68,39 @@ impl TrainLoss {
                 [w0, w1] => Some(labels * (w1 - w0) + *w0),
                 _ => None,
             };
+            let bce = |reduction| {
+                z.binary_cross_entropy_with_logits::<&Tensor>(&target, weight.as_ref(), None, reduction)
+            };
             if self.focal_gamma == 0.0 {
-                return z.binary_cross_entropy_with_logits::<Tensor>(
-                    &target,
-                    weight,
-                    None::<Tensor>,
-                    Reduction::Mean,
-                );
+                return bce(Reduction::Mean);
             }
-            let per_image = z.binary_cross_entropy_with_logits::<Tensor>(
-                &target,
-                weight,
-                None::<Tensor>,
-                Reduction::None,
-            );
             let focal = (&target - z.sigmoid()).abs().pow_tensor_scalar(self.focal_gamma);
-            (per_image * focal).mean(Kind::Float)
+            (bce(Reduction::None) * focal).mean(Kind::Float)
         } else {
             let classes = labels.to_kind(Kind::Int64);
             let weight = (!self.class_weights.is_empty())
                 .then(|| Tensor::from_slice(&self.class_weights).to_kind(Kind::Float).to_device(device));
-            if self.focal_gamma == 0.0 {
-                return logits.cross_entropy_loss::<Tensor>(
+            let cross_entropy = |reduction| {
+                logits.cross_entropy_loss::<&Tensor>(
                     &classes,
-                    weight,
-                    Reduction::Mean,
+                    weight.as_ref(),
+                    reduction,
                     -100,
                     self.smoothing,
-                );
+                )
+            };
+            if self.focal_gamma == 0.0 {
+                return cross_entropy(Reduction::Mean);
             }
             // A weighted mean divides by the images' weights, as cross_entropy's does.
             let norm = match &weight {
                 Some(w) => w.index_select(0, &classes).sum(Kind::Float),
                 None => Tensor::from(classes.size()[0] as f32).to_device(device),
             };
-            let per_image =
-                logits.cross_entropy_loss::<Tensor>(&classes, weight, Reduction::None, -100, self.smoothing);
             let p_label: Tensor =
                 logits.softmax(1, Kind::Float).gather(1, &classes.unsqueeze(1), false).squeeze_dim(1);
             let focal = (-p_label + 1.0).pow_tensor_scalar(self.focal_gamma);
-            (per_image * focal).sum(Kind::Float) / norm
+            (cross_entropy(Reduction::None) * focal).sum(Kind::Float) / norm
         }
     }
 }
