@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::bias_correction::BiasCorrection;
 use super::calibrate::Calibration;
@@ -26,8 +26,12 @@ pub struct QuantizeArgs {
     calibration_images: usize,
     /// Activation ranges: min/max seen, or the given percentile (e.g. 99.99) averaged over
     /// batches, which ignores rare outliers
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ranges")]
     percentile: Option<f64>,
+    /// Activation ranges by another method than --percentile: `min-max` (the default), or
+    /// `mse`, each tensor's clip with the least 8-bit rounding error (quant/calibrate.rs)
+    #[arg(long, value_enum)]
+    ranges: Option<Ranges>,
     /// The chest_xray folder [default: the one the run was trained on]
     #[arg(long)]
     data: Option<PathBuf>,
@@ -57,11 +61,19 @@ pub struct QuantizeArgs {
     qat_lr: f64,
 }
 
+/// The `--ranges` methods that take no number.
+#[derive(Clone, Copy, ValueEnum)]
+enum Ranges {
+    MinMax,
+    Mse,
+}
+
 impl QuantizeArgs {
     pub fn options(self) -> QuantizeOptions {
-        let calibration = match self.percentile {
-            Some(p) => Calibration::Percentile(p),
-            None => Calibration::MinMax,
+        let calibration = match (self.percentile, self.ranges) {
+            (Some(p), _) => Calibration::Percentile(p),
+            (None, Some(Ranges::Mse)) => Calibration::Mse,
+            (None, Some(Ranges::MinMax) | None) => Calibration::MinMax,
         };
         QuantizeOptions {
             run: self.run,
