@@ -9,7 +9,11 @@
 //! normal images start to read as pneumonia (experiments/resolution_selection.md, third
 //! addendum). `GeometricErase` adds random erasing (Zhong et al. 2020): half the images get
 //! one rectangle of noise, so that no single patch (a marker, a text, a device) decides
-//! (resolution_selection.md, eighth addendum). Validation and test images are never augmented.
+//! (resolution_selection.md, eighth addendum). `GeometricSharpness` blurs or sharpens half
+//! the images: sharpness alone separates the training set's classes (AUC 0.88), and another
+//! clinic's detector or reconstruction filter changes it for every image, so it must not be a
+//! free cue (resolution_selection.md, tenth addendum). Validation and test images are never
+//! augmented.
 
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
@@ -32,6 +36,10 @@ pub enum Augment {
     /// 2–40% of the area at aspect 0.3–3.3, filled with uniform noise.
     #[value(name = "geometric_erase")]
     GeometricErase,
+    /// `Geometric`, then sharpness jitter: per image with probability 0.5,
+    /// x' = s + f (x − s), s a Gaussian blur of σ 1 px, f uniform in [0, 2].
+    #[value(name = "geometric_sharpness")]
+    GeometricSharpness,
 }
 
 /// The framing of the warp: the viewed area as a share of the image's (above 1: a zoom-out),
@@ -57,6 +65,12 @@ const ERASE_PROBABILITY: f64 = 0.5;
 const ERASE_AREA: (f64, f64) = (0.02, 0.40);
 const ERASE_LOG_ASPECT: f64 = 1.204; // ln(1 / 0.3)
 
+/// Sharpness jitter (RandAugment's `Sharpness`, with a Gaussian): probability, blur σ in
+/// pixels, and the range of the factor f (0: blurred, 1: unchanged, 2: sharpened).
+const SHARPNESS_PROBABILITY: f64 = 0.5;
+const SHARPNESS_SIGMA: f64 = 1.0;
+const SHARPNESS_FACTOR: (f64, f64) = (0.0, 2.0);
+
 /// `lo + (hi − lo) · U(0, 1)`, one value per image, on `like`'s device.
 fn uniform(n: i64, (lo, hi): (f64, f64), like: &Tensor) -> Tensor {
     Tensor::rand([n], (Kind::Float, like.device())) * (hi - lo) + lo
@@ -70,6 +84,7 @@ impl Augment {
             Augment::Geometric => tch::no_grad(|| exposure(&warp(x, FRAMING))),
             Augment::WideFraming => tch::no_grad(|| exposure(&warp(x, WIDE_FRAMING))),
             Augment::GeometricErase => tch::no_grad(|| erase(&exposure(&warp(x, FRAMING)))),
+            Augment::GeometricSharpness => tch::no_grad(|| sharpness(&exposure(&warp(x, FRAMING)))),
         }
     }
 }
@@ -131,6 +146,41 @@ fn erase(x: &Tensor) -> Tensor {
     let cols = within(centres(w).view([1, w]), &left.view([n, 1]), &ew.view([n, 1]), [n, 1, 1, w]);
     let mask = rows.logical_and(&cols).logical_and(&chosen.view([n, 1, 1, 1]));
     Tensor::rand_like(x).where_self(&mask, x)
+}
+
+/// Sharpness jitter: per image with probability `SHARPNESS_PROBABILITY`, x' = s + f (x − s)
+/// with s = `blur(x)` and f uniform in `SHARPNESS_FACTOR`, clamped to [0, 1]; the other images
+/// are unchanged.
+fn sharpness(x: &Tensor) -> Tensor {
+    let n = x.size()[0];
+    let per_image = |t: Tensor| t.view([n, 1, 1, 1]);
+    let factor = per_image(uniform(n, SHARPNESS_FACTOR, x));
+    let chosen = per_image(uniform(n, (0.0, 1.0), x).lt(SHARPNESS_PROBABILITY));
+    let s = blur(x, SHARPNESS_SIGMA);
+    let jittered = (&s + factor * (x - &s)).clamp(0.0, 1.0);
+    jittered.where_self(&chosen, x)
+}
+
+/// `[N, 1, H, W]` blurred by a Gaussian of `sigma` pixels (taps out to 2σ, normalised to sum
+/// 1), edge pixels repeated outward so a flat image stays flat.
+fn blur(x: &Tensor, sigma: f64) -> Tensor {
+    let radius = (2.0 * sigma).ceil() as i64;
+    let taps: Vec<f32> =
+        (-radius..=radius).map(|k| (-(k * k) as f64 / (2.0 * sigma * sigma)).exp() as f32).collect();
+    let total: f32 = taps.iter().sum();
+    let side = 2 * radius + 1;
+    let row = Tensor::from_slice(&taps).to_device(x.device()) / f64::from(total);
+    let horizontal = row.view([1, 1, 1, side]);
+    let vertical = row.view([1, 1, side, 1]);
+    let padded = x.replication_pad2d([radius, radius, radius, radius]);
+    padded.conv2d(&horizontal, None::<Tensor>, [1, 1], [0, 0], [1, 1], 1).conv2d(
+        &vertical,
+        None::<Tensor>,
+        [1, 1],
+        [0, 0],
+        [1, 1],
+        1,
+    )
 }
 
 #[cfg(test)]
@@ -205,5 +255,46 @@ mod tests {
         let x = Tensor::full([2, 1, 8, 8], 0.6, (Kind::Float, tch::Device::Cpu));
         let w = warp(&x, WIDE_FRAMING);
         assert!((w - 0.6).abs().max().double_value(&[]) < 1e-5);
+    }
+
+    #[test]
+    fn blur_keeps_flat_images_and_the_mean_and_smooths_an_edge() {
+        let flat = Tensor::full([1, 1, 9, 9], 0.3, (Kind::Float, tch::Device::Cpu));
+        assert!((blur(&flat, 1.0) - 0.3).abs().max().double_value(&[]) < 1e-6);
+        // A vertical step edge: blurred, the step spreads over neighbouring columns.
+        let step = Tensor::cat(
+            &[
+                Tensor::zeros([1, 1, 8, 4], (Kind::Float, tch::Device::Cpu)),
+                Tensor::ones([1, 1, 8, 4], (Kind::Float, tch::Device::Cpu)),
+            ],
+            3,
+        );
+        let b = blur(&step, 1.0);
+        assert_eq!(b.size(), step.size());
+        let (left, right) = (b.double_value(&[0, 0, 4, 3]), b.double_value(&[0, 0, 4, 4]));
+        assert!((0.2..0.4).contains(&left) && (0.6..0.8).contains(&right), "{left} {right}");
+        assert!((left + right - 1.0).abs() < 1e-5, "symmetric taps");
+    }
+
+    #[test]
+    fn sharpness_jitter_blurs_or_sharpens_about_half_the_images() {
+        tch::manual_seed(13);
+        let n = 400;
+        // Every image the same checkerboard: its high frequencies show any change of sharpness.
+        let board = Tensor::from_slice(
+            &(0..64).map(|i| if (i / 8 + i % 8) % 2 == 0 { 0.3f32 } else { 0.7 }).collect::<Vec<_>>(),
+        );
+        let x = board.view([1, 1, 8, 8]).repeat([n, 1, 1, 1]);
+        let y = sharpness(&x);
+        assert!(y.min().double_value(&[]) >= 0.0 && y.max().double_value(&[]) <= 1.0);
+        // Contrast of the centre pixel against its neighbour, per image: 0.4 unchanged.
+        let contrast = (y.select(2, 4).select(2, 4) - y.select(2, 4).select(2, 3)).abs().squeeze_dim(1);
+        let count = (&contrast - 0.4).abs().gt(1e-4).sum(Kind::Int64).int64_value(&[]);
+        assert!((150..=250).contains(&count), "{count} of {n} images changed");
+        // Both directions occur: blurred (less contrast) and sharpened (more, up to the clamp).
+        assert!(contrast.min().double_value(&[]) < 0.2 && contrast.max().double_value(&[]) > 0.6);
+        let z =
+            Augment::GeometricSharpness.apply(&Tensor::rand([4, 1, 16, 16], (Kind::Float, tch::Device::Cpu)));
+        assert!(z.min().double_value(&[]) >= 0.0 && z.max().double_value(&[]) <= 1.0);
     }
 }
