@@ -222,6 +222,14 @@ mod tests {
             config("official_shipped.toml", "shipped"),
             config("official_resolution.toml", "deeper_224_base03_focal")
         );
+        // The tenth addendum's re-runs at fresh seeds are the shipped recipe too.
+        for file in ["official_fresh_seeds.toml", "official_more_seeds.toml"] {
+            assert_eq!(
+                config("official_shipped.toml", "shipped"),
+                config(file, "deeper_224_base03_focal"),
+                "{file}"
+            );
+        }
         for replaced in ["deeper_224_base03", "deeper_224"] {
             assert_ne!(
                 config("official_shipped.toml", "shipped"),
