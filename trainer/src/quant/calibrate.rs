@@ -18,6 +18,7 @@ use tch::{Kind, Tensor};
 
 use super::float_exec::TchGraph;
 use super::graph::FloatGraph;
+use super::quantize::activation_quant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "method", content = "percentile")]
@@ -129,16 +130,14 @@ fn spread_sample(flat: &Tensor) -> Tensor {
     flat.index_select(0, &Tensor::from_slice(&idx).to_device(flat.device()))
 }
 
-/// Mean squared error of `x` against its rounding to the engine's 8-bit grid over [lo, hi]
-/// (256 levels, zero point rounded so that 0 is a level; values outside are clipped).
+/// Mean squared error of `x` against its rounding to the grid the engine gives the range
+/// [lo, hi] ([`activation_quant`]: 256 levels, zero point rounded so that 0 is a level; values
+/// outside are clipped).
 fn rounding_error(x: &Tensor, lo: f64, hi: f64) -> f64 {
-    if hi <= lo {
-        return x.square().mean(Kind::Double).double_value(&[]);
-    }
-    let scale = (hi - lo) / 255.0;
-    let zero = (-lo / scale).round() - 128.0;
-    let q = ((x / scale).round() + zero).clamp(-128.0, 127.0);
-    let back = (q - zero) * scale;
+    let q = activation_quant(Range { min: lo as f32, max: hi as f32 });
+    let (scale, zero) = (f64::from(q.scale), f64::from(q.zero_point));
+    let levels = ((x / scale).round() + zero).clamp(-128.0, 127.0);
+    let back = (levels - zero) * scale;
     (x - back).square().mean(Kind::Double).double_value(&[])
 }
 
@@ -177,8 +176,10 @@ mod tests {
     }
 
     #[test]
-    fn rounding_error_is_zero_on_the_grid_and_a_sample_spans_the_tensor() {
-        let grid: Vec<f64> = (0..=255).map(|k| f64::from(k) / 255.0).collect();
+    fn rounding_error_is_zero_on_the_engine_grid_and_a_sample_spans_the_tensor() {
+        // The engine's grid over [0, 1]: level k is k times the f32 scale.
+        let step = f64::from(activation_quant(Range { min: 0.0, max: 1.0 }).scale);
+        let grid: Vec<f64> = (0..=255).map(|k| f64::from(k) * step).collect();
         assert!(rounding_error(&Tensor::from_slice(&grid), 0.0, 1.0) < 1e-20);
         let big = Tensor::arange(1_000_003, (Kind::Float, tch::Device::Cpu));
         let s = spread_sample(&big);

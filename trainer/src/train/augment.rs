@@ -258,7 +258,7 @@ mod tests {
     }
 
     #[test]
-    fn blur_keeps_flat_images_and_the_mean_and_smooths_an_edge() {
+    fn blur_keeps_flat_images_and_smooths_an_edge_symmetrically() {
         let flat = Tensor::full([1, 1, 9, 9], 0.3, (Kind::Float, tch::Device::Cpu));
         assert!((blur(&flat, 1.0) - 0.3).abs().max().double_value(&[]) < 1e-6);
         // A vertical step edge: blurred, the step spreads over neighbouring columns.
