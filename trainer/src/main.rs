@@ -47,6 +47,11 @@ enum Command {
     /// run's own threshold; write shifted_validation.json beside metrics.json.
     #[command(name = "shifted-validation")]
     ShiftedValidation(trainer::run::ShiftedArgs),
+    /// Score finished runs' validation images where the sharpness cue and the label disagree
+    /// (blurry normals, sharp pneumonias) at each run's own threshold; write
+    /// cue_validation.json beside metrics.json.
+    #[command(name = "cue-validation")]
+    CueValidation(trainer::run::CueArgs),
     /// Show how a protocol splits the data (images per kind and patients per side), as JSON.
     Split(SplitArgs),
     /// Print training throughput (images/s) of the seed CNN, or of MobileNetV2 fine-tuning,
@@ -310,6 +315,7 @@ fn main() -> Result<()> {
         Command::Eval(a) => eval_run(&a.run, a.data.as_deref(), a.cpu).map(drop)?,
         Command::Ensemble(a) => trainer::run::ensemble_run(&a, &command_line).map(drop)?,
         Command::ShiftedValidation(a) => trainer::run::shifted_runs(&a).map(drop)?,
+        Command::CueValidation(a) => trainer::run::cue_runs(&a).map(drop)?,
         Command::Split(a) => {
             let scan = kaggle::scan(&a.data)?;
             warn_skipped(&scan.skipped);

@@ -4,6 +4,7 @@
 //! per row (`table`), and the calibration per seed of the validation choice and of the
 //! baseline: one object of results.json's `ablations`.
 
+pub mod cue;
 pub mod read;
 pub mod shifted;
 pub mod table;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use crate::bootstrap::BootstrapSettings;
 use crate::calibration::{calibration, ReliabilityBin, BINS};
 use crate::stats::mean_sd;
+use cue::{cue_rows, CueRow};
 use read::{Ablation, SeedRun};
 use shifted::{shifted_validation, ShiftedValidation};
 use table::{table, AblationRow};
@@ -53,6 +55,9 @@ pub struct AblationResults {
     /// Shifted validation (`shifted_validation.json` in the run folders); None when no run
     /// has it.
     pub shifted: Option<ShiftedValidation>,
+    /// Cue-conflicting validation (`cue_validation.json` in the run folders), per row with every
+    /// run scored; None when no run has it.
+    pub cue: Option<Vec<CueRow>>,
     /// Every finished binary run's validation measures beside its test accuracy.
     pub run_measures: Vec<RunMeasures>,
     /// What the ablation lacks, in words (also in the report's missing list).
@@ -215,6 +220,7 @@ pub fn build(ablation: &Ablation, bootstrap: &BootstrapSettings) -> AblationResu
             .filter(shifted_differs)
             .and_then(|c| row_calibration(ablation, &c)),
         shifted,
+        cue: cue_rows(ablation),
         run_measures: run_measures(ablation),
         validation_choice: choice,
         rows,

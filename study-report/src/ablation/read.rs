@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
+use super::cue::{read_cue, CueFile};
 use super::shifted::{read_shifted, ShiftedFile};
 use crate::metrics::{read_metrics, Evaluation, Metrics};
 use crate::predictions::{read_predictions, Prediction};
@@ -68,6 +69,8 @@ pub struct SeedRun {
     pub predictions: Option<Vec<Prediction>>,
     /// None when the folder has no shifted_validation.json.
     pub shifted: Option<ShiftedFile>,
+    /// None when the folder has no cue_validation.json.
+    pub cue: Option<CueFile>,
 }
 
 impl SeedRun {
@@ -128,6 +131,7 @@ fn read_row(dir: &Path, plan: &PlannedRow) -> Result<Row> {
             metrics: read_metrics(&metrics_path)?,
             predictions: optional(folder.join("test_predictions.csv"), read_predictions)?,
             shifted: optional(folder.join("shifted_validation.json"), read_shifted)?,
+            cue: optional(folder.join("cue_validation.json"), read_cue)?,
         });
     }
     Ok(row)

@@ -21,6 +21,9 @@ pub struct RunMeasures {
     pub val_auc: f64,
     pub val_loss: f64,
     pub test_accuracy: f64,
+    /// Balanced accuracy on the cue-conflicting validation images (`cue_validation.json`;
+    /// None without it).
+    pub cue_conflicting: Option<f64>,
 }
 
 /// Spearman correlations with test accuracy (None below three runs).
@@ -48,6 +51,7 @@ fn measures(r: &SeedRun) -> Option<RunMeasures> {
         val_auc: e.validation.roc_auc?,
         val_loss: e.validation.loss,
         test_accuracy: e.test.at_chosen_threshold.accuracy,
+        cue_conflicting: r.cue.as_ref().map(|c| c.conflicting.balanced_accuracy),
     })
 }
 
@@ -68,6 +72,33 @@ pub fn measure_correlations(runs: &[RunMeasures]) -> MeasureCorrelations {
     }
 }
 
+/// Over the runs that have cue-conflicting validation: its Spearman correlation with test
+/// accuracy beside clean validation's over the same runs (`experiments/cue_conflict_validation.md`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CueCorrelations {
+    pub runs: usize,
+    pub cue_conflicting: Option<f64>,
+    pub accuracy: Option<f64>,
+    pub balanced_accuracy: Option<f64>,
+}
+
+/// None when fewer than three of `runs` have cue-conflicting validation.
+pub fn cue_correlations(runs: &[RunMeasures]) -> Option<CueCorrelations> {
+    let scored: Vec<(&RunMeasures, f64)> =
+        runs.iter().filter_map(|r| Some((r, r.cue_conflicting?))).collect();
+    if scored.len() < 3 {
+        return None;
+    }
+    let test: Vec<f64> = scored.iter().map(|(r, _)| r.test_accuracy).collect();
+    let col = |f: fn(&RunMeasures) -> f64| scored.iter().map(|(r, _)| f(r)).collect::<Vec<_>>();
+    Some(CueCorrelations {
+        runs: scored.len(),
+        cue_conflicting: spearman(&scored.iter().map(|&(_, c)| c).collect::<Vec<_>>(), &test),
+        accuracy: spearman(&col(|r| r.val_accuracy), &test),
+        balanced_accuracy: spearman(&col(|r| r.val_balanced_accuracy), &test),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +112,7 @@ mod tests {
             val_auc: auc,
             val_loss: loss,
             test_accuracy: test,
+            cue_conflicting: None,
         }
     }
 
@@ -97,5 +129,23 @@ mod tests {
         assert_eq!((c.accuracy, c.balanced_accuracy), (Some(-1.0), Some(-1.0)));
         assert_eq!((c.auc, c.minus_loss), (Some(1.0), Some(1.0)));
         assert_eq!(measure_correlations(&runs[..2]).auc, None);
+    }
+
+    #[test]
+    fn the_cue_score_is_ranked_over_the_runs_that_have_it_and_only_those() {
+        let mut runs = vec![
+            run("a", 0.97, 0.990, 0.30, 0.85),
+            run("b", 0.96, 0.992, 0.20, 0.88),
+            run("c", 0.95, 0.995, 0.10, 0.90),
+            run("d", 0.94, 0.995, 0.10, 0.80),
+        ];
+        assert_eq!(cue_correlations(&runs), None);
+        for (r, c) in runs.iter_mut().zip([0.70, 0.75, 0.80]) {
+            r.cue_conflicting = Some(c);
+        }
+        // Run d has no cue score: over a, b, c the cue ranks in test order, accuracy backwards.
+        let c = cue_correlations(&runs).unwrap();
+        assert_eq!(c.runs, 3);
+        assert_eq!((c.cue_conflicting, c.accuracy, c.balanced_accuracy), (Some(1.0), Some(-1.0), Some(-1.0)));
     }
 }

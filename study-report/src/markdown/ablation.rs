@@ -249,5 +249,6 @@ pub fn ablation_section(a: &AblationResults, bootstrap: &BootstrapSettings, figu
     }
     s += "\n";
     s += &super::shifted::shifted_section(a);
+    s += &super::cue::cue_section(a);
     s + &calibrations(a, figures)
 }

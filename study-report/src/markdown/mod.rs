@@ -2,6 +2,7 @@
 //! `Results` or one of the seed's published numbers in `seed_numbers`.
 
 mod ablation;
+mod cue;
 mod fmt;
 mod grid;
 mod headline;

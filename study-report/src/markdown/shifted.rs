@@ -134,6 +134,7 @@ pub fn pooled_correlation_section(ablations: &[AblationResults]) -> String {
             ft.runs,
             words(&ft)
         );
+        s += &super::cue::cue_correlation_paragraph(&measured);
     }
     s
 }

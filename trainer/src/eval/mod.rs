@@ -1,6 +1,7 @@
 //! Measuring a trained network: probabilities on a split, then metrics and the threshold sweep.
 
 pub mod classes;
+pub mod cue;
 pub mod measure;
 pub mod metrics;
 pub mod plots;

@@ -4,6 +4,7 @@
 //! every test image, with its patient), `curves.svg` and `pr_curve.svg`, `model.safetensors` (final weights) and the
 //! `best` / `last` checkpoints.
 
+pub mod cue_run;
 pub mod ensemble_run;
 pub mod eval_run;
 pub mod history;
@@ -15,10 +16,11 @@ pub mod predictions_file;
 pub mod shifted_run;
 pub mod train_run;
 
+pub use cue_run::{cue_runs, CueArgs};
 pub use ensemble_run::{ensemble_run, load_ensemble, EnsembleArgs};
 pub use eval_run::{eval_run, EvalArgs};
-pub use shifted_run::{shifted_runs, ShiftedArgs};
 pub use load::{load_run_model, read_metrics, RunModel};
+pub use shifted_run::{shifted_runs, ShiftedArgs};
 pub use train_run::train_run;
 
 use std::path::{Path, PathBuf};
