@@ -15,11 +15,11 @@ use firmware_demo::report::{Head, Verdict};
 
 /// The models the tests and the report build the firmware with (`FIRMWARE_MODEL`; the first is
 /// `build.rs`'s default): the pooled seed CNN, and the shipped MobileNetV2-0.35 recipe trained
-/// on the official protocol (top 10 blocks fine-tuned, base at 0.3 × lr, focal loss γ 2, 224 px;
-/// `experiments/official_shipped.toml`).
+/// on the official protocol (top 10 blocks fine-tuned, base at 0.3 × lr, focal loss γ 2, sharpness
+/// jitter, 224 px; `experiments/official_shipped.toml`).
 pub const MODELS: [&str; 2] = [
     "seed_cnn-pooled-adam-lr0.0001-e10-b20-128px-s42",
-    "mobilenet_v2-w0.35-finetune10-blr0.3-focal2-official-adam-lr0.001-cosine-e6-b32-224px-s4",
+    "mobilenet_v2-w0.35-finetune10-blr0.3-focal2-sharpness-official-adam-lr0.001-cosine-e6-b32-224px-s10",
 ];
 
 /// What the host knows of a model the firmware embeds: its blob and card.

@@ -205,10 +205,10 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_recipe_is_the_row_the_resolution_rule_chose() {
-        // experiments/resolution_selection.md (eighth addendum) chose official_resolution.toml's
-        // `deeper_224_base03_focal`; the file scripts/run.sh trains must train exactly that model
-        // (names and folders aside), not the row it replaced.
+    fn the_shipped_recipe_is_the_row_the_cue_rule_chose() {
+        // experiments/cue_conflict_validation.md chose official_cue_seeds.toml's
+        // `deeper_224_base03_focal_sharpness`; the file scripts/run.sh trains must train exactly
+        // that model (names and folders aside), not the rows it replaced.
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
         let config = |file: &str, row: &str| {
             let f = AblationFile::load(&dir.join(file)).unwrap();
@@ -218,27 +218,20 @@ mod tests {
             cfg.name = None;
             serde_json::to_value(&cfg).unwrap()
         };
-        assert_eq!(
-            config("official_shipped.toml", "shipped"),
-            config("official_resolution.toml", "deeper_224_base03_focal")
-        );
-        // The tenth addendum's re-runs at fresh seeds are the shipped recipe too.
-        for file in ["official_fresh_seeds.toml", "official_more_seeds.toml"] {
-            assert_eq!(
-                config("official_shipped.toml", "shipped"),
-                config(file, "deeper_224_base03_focal"),
-                "{file}"
-            );
+        let shipped = config("official_shipped.toml", "shipped");
+        assert_eq!(shipped, config("official_cue_seeds.toml", "deeper_224_base03_focal_sharpness"));
+        // The tenth addendum's challenger was the same recipe at seeds 7–9.
+        assert_eq!(shipped, config("official_fresh_seeds.toml", "deeper_224_base03_focal_sharpness"));
+        // The rows it replaced: the focal recipe (eighth addendum; with its fresh-seed re-runs,
+        // which must all be that one recipe) and those before it.
+        let focal = config("official_resolution.toml", "deeper_224_base03_focal");
+        assert_ne!(shipped, focal);
+        for file in ["official_fresh_seeds.toml", "official_more_seeds.toml", "official_cue_seeds.toml"] {
+            assert_eq!(focal, config(file, "deeper_224_base03_focal"), "{file}");
         }
         for replaced in ["deeper_224_base03", "deeper_224"] {
-            assert_ne!(
-                config("official_shipped.toml", "shipped"),
-                config("official_resolution.toml", replaced)
-            );
+            assert_ne!(shipped, config("official_resolution.toml", replaced));
         }
-        assert_ne!(
-            config("official_shipped.toml", "shipped"),
-            config("official_specificity.toml", "deeper_mixup")
-        );
+        assert_ne!(shipped, config("official_specificity.toml", "deeper_mixup"));
     }
 }

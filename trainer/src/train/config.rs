@@ -303,6 +303,14 @@ impl TrainConfig {
         };
         let model = if self.ema_decay > 0.0 { format!("{model}-ema{}", self.ema_decay) } else { model };
         let model = if self.focal_gamma > 0.0 { format!("{model}-focal{}", self.focal_gamma) } else { model };
+        // The augmentations beyond `geometric` change what the model learns; name them, so a
+        // shipped blob says which it had (`none` and `geometric` keep the names they always had).
+        let model = match self.augment {
+            Augment::WideFraming => format!("{model}-wide"),
+            Augment::GeometricErase => format!("{model}-erase"),
+            Augment::GeometricSharpness => format!("{model}-sharpness"),
+            Augment::None | Augment::Geometric => model,
+        };
         self.name.clone().unwrap_or_else(|| {
             format!(
                 "{model}-{protocol}-{:?}-lr{}-e{}-b{}-{}px-s{}",

@@ -120,3 +120,25 @@ fn optional_terms_are_off_by_default_bounded_and_named() {
         }
     }
 }
+
+/// The augmentations beyond `geometric` are in the run name; `none` and `geometric` are not.
+#[test]
+fn augmentations_beyond_geometric_are_named() {
+    for (augment, suffix) in [
+        ("none", None),
+        ("geometric", None),
+        ("wide_framing", Some("-wide-")),
+        ("geometric_erase", Some("-erase-")),
+        ("geometric_sharpness", Some("-sharpness-")),
+    ] {
+        let c = command_line(&["--model", "mobilenet_v2", "--augment", augment], None).unwrap();
+        let name = c.run_name();
+        match suffix {
+            Some(s) => assert!(name.contains(s), "{augment}: {name}"),
+            None => assert!(
+                ["-wide-", "-erase-", "-sharpness-"].iter().all(|s| !name.contains(s)),
+                "{augment}: {name}"
+            ),
+        }
+    }
+}
