@@ -30,7 +30,7 @@ fn main() -> Result<()> {
             float_val.probs.iter().zip(&int8_val.probs).map(|(a, b)| f64::from((a - b).abs())).sum::<f64>()
                 / val.len().max(1) as f64;
         println!(
-            "{blob}: validation {} images, float threshold {threshold:.2}: same label {:.2}%, mean |Δp| {gap:.4}",
+            "{blob}: validation {} images, float threshold {threshold:.2}: same label {:.2}%, mean |Δp| {gap:.5}",
             val.len(),
             same * 100.0
         );
