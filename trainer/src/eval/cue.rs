@@ -23,7 +23,8 @@ pub fn sharpness(x: &Tensor) -> Vec<f64> {
     let at = |dy: i64, dx: i64| x.narrow(2, 1 + dy, h - 2).narrow(3, 1 + dx, w - 2);
     let lap = at(0, 0) * 4.0 - at(-1, 0) - at(1, 0) - at(0, -1) - at(0, 1);
     let per_image = lap.abs().to_kind(Kind::Double).mean_dim([1i64, 2, 3].as_slice(), false, Kind::Double);
-    Vec::<f64>::try_from(per_image.to_device(tch::Device::Cpu)).unwrap_or_default()
+    Vec::<f64>::try_from(per_image.to_device(tch::Device::Cpu))
+        .expect("a 1-D f64 tensor converts to Vec<f64>")
 }
 
 /// Sharpness of every image of `samples`, in order, in batches.
