@@ -87,19 +87,23 @@ fn median(v: &[f64]) -> f64 {
 /// `sharp`, all in the same order, at `threshold`. Images at exactly their class's median are
 /// in neither half.
 pub fn cue_score(probs: &[f32], labels: &[bool], sharp: &[f64], threshold: f64) -> CueScore {
+    assert!(
+        probs.len() == labels.len() && sharp.len() == labels.len(),
+        "one probability, label and sharpness per image"
+    );
     let class_sharpness = |pneumonia: bool| -> Vec<f64> {
         labels.iter().zip(sharp).filter(|(&y, _)| y == pneumonia).map(|(_, &s)| s).collect()
     };
     let (m_normal, m_pneumonia) = (median(&class_sharpness(false)), median(&class_sharpness(true)));
     // Which images a half holds: normals on one side of their median, pneumonias on the other.
     let pick = |blurry_normals: bool| -> (Vec<f32>, Vec<bool>) {
-        let keep = |(&y, &s): (&bool, &f64)| match (y, blurry_normals) {
+        let keep = |pneumonia: bool, s: f64| match (pneumonia, blurry_normals) {
             (false, true) => s < m_normal,
             (false, false) => s > m_normal,
             (true, true) => s > m_pneumonia,
             (true, false) => s < m_pneumonia,
         };
-        let ix: Vec<usize> = (0..labels.len()).filter(|&i| keep((&labels[i], &sharp[i]))).collect();
+        let ix: Vec<usize> = (0..labels.len()).filter(|&i| keep(labels[i], sharp[i])).collect();
         (ix.iter().map(|&i| probs[i]).collect(), ix.iter().map(|&i| labels[i]).collect())
     };
     let half = |(p, y): &(Vec<f32>, Vec<bool>)| {
