@@ -46,12 +46,12 @@ enum Command {
     /// Measure finished runs' validation images through fixed acquisition shifts at each
     /// run's own threshold; write shifted_validation.json beside metrics.json.
     #[command(name = "shifted-validation")]
-    ShiftedValidation(trainer::run::ShiftedArgs),
+    ShiftedValidation(trainer::run::ValidationRerunArgs),
     /// Score finished runs' validation images where the sharpness cue and the label disagree
     /// (blurry normals, sharp pneumonias) at each run's own threshold; write
     /// cue_validation.json beside metrics.json.
     #[command(name = "cue-validation")]
-    CueValidation(trainer::run::CueArgs),
+    CueValidation(trainer::run::ValidationRerunArgs),
     /// Show how a protocol splits the data (images per kind and patients per side), as JSON.
     Split(SplitArgs),
     /// Print training throughput (images/s) of the seed CNN, or of MobileNetV2 fine-tuning,

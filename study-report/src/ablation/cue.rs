@@ -56,7 +56,7 @@ fn cue_row(row: &Row) -> Option<CueRow> {
         return None;
     }
     let cues: Vec<&CueFile> = row.finished.iter().map(|r| r.cue.as_ref()).collect::<Option<_>>()?;
-    let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+    let mean = |v: Vec<f64>| mean_sd(&v).0;
     let conflicting: Vec<f64> = cues.iter().map(|c| c.conflicting.balanced_accuracy).collect();
     let (m, sd) = mean_sd(&conflicting);
     Some(CueRow {

@@ -25,6 +25,16 @@ pub trait Samples {
     }
 }
 
+/// The inputs of `samples` in their order, `batch_size` at a time (the last batch may be
+/// smaller): what evaluation walks, where training draws shuffled batches.
+pub fn inputs_in_order(samples: &dyn Samples, batch_size: usize) -> impl Iterator<Item = Tensor> + '_ {
+    let (step, device) = (batch_size.max(1), samples.device());
+    (0..samples.len()).step_by(step).map(move |start| {
+        let end = (start + step).min(samples.len());
+        samples.batch(&Tensor::arange_start(start as i64, end as i64, (TchKind::Int64, device))).0
+    })
+}
+
 /// Labels of `indices` of `data`, as f32: 1 = pneumonia for 2 classes, the [`Kind`] index
 /// for 3.
 ///

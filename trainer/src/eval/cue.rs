@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 use super::{at_threshold, roc_auc};
-use crate::data::device::Samples;
+use crate::data::device::{inputs_in_order, Samples};
 
 /// Sharpness of each image of a batch `[N, 1, H, W]` (grey, [0, 1]): the mean over interior
 /// pixels of |4·x(i,j) − x(i−1,j) − x(i+1,j) − x(i,j−1) − x(i,j+1)|, the measure of
@@ -29,18 +29,7 @@ pub fn sharpness(x: &Tensor) -> Vec<f64> {
 
 /// Sharpness of every image of `samples`, in order, in batches.
 pub fn sharpness_of(samples: &dyn Samples, batch_size: usize) -> Vec<f64> {
-    let device = samples.device();
-    let mut out = Vec::with_capacity(samples.len());
-    tch::no_grad(|| {
-        let mut start = 0;
-        while start < samples.len() {
-            let n = batch_size.max(1).min(samples.len() - start);
-            let idx = Tensor::arange_start(start as i64, (start + n) as i64, (Kind::Int64, device));
-            out.extend(sharpness(&samples.batch(&idx).0));
-            start += n;
-        }
-    });
-    out
+    tch::no_grad(|| inputs_in_order(samples, batch_size).flat_map(|x| sharpness(&x)).collect())
 }
 
 /// Specificity on some normal images and sensitivity on some pneumonia images, and their mean.

@@ -2,7 +2,7 @@
 
 use tch::{Kind, Tensor};
 
-use crate::data::device::Samples;
+use crate::data::device::{inputs_in_order, Samples};
 use crate::models::Classifier;
 use crate::train::loss;
 
@@ -22,19 +22,8 @@ pub struct Predictions {
 }
 
 pub fn predict(net: &dyn Classifier, images: &dyn Samples, batch_size: usize) -> Predictions {
-    let device = images.device();
-    let total = images.len();
-    let mut logits = Vec::with_capacity(total.div_ceil(batch_size.max(1)));
-    tch::no_grad(|| {
-        let mut start = 0;
-        while start < total {
-            let n = batch_size.max(1).min(total - start);
-            let idx = Tensor::arange_start(start as i64, (start + n) as i64, (Kind::Int64, device));
-            let (x, _) = images.batch(&idx);
-            logits.push(net.forward_t(&x, false));
-            start += n;
-        }
-    });
+    let logits: Vec<Tensor> =
+        tch::no_grad(|| inputs_in_order(images, batch_size).map(|x| net.forward_t(&x, false)).collect());
     if logits.is_empty() {
         return Predictions::default();
     }

@@ -15,13 +15,15 @@ pub mod plot_files;
 pub mod predictions_file;
 pub mod shifted_run;
 pub mod train_run;
+pub mod validation_rerun;
 
-pub use cue_run::{cue_runs, CueArgs};
+pub use cue_run::cue_runs;
 pub use ensemble_run::{ensemble_run, load_ensemble, EnsembleArgs};
 pub use eval_run::{eval_run, EvalArgs};
 pub use load::{load_run_model, read_metrics, RunModel};
-pub use shifted_run::{shifted_runs, ShiftedArgs};
+pub use shifted_run::shifted_runs;
 pub use train_run::train_run;
+pub use validation_rerun::ValidationRerunArgs;
 
 use std::path::{Path, PathBuf};
 

@@ -3,38 +3,21 @@
 //! threshold is chosen again), written to `shifted_validation.json` in the run folder. Reads
 //! the validation split only; the test images stay closed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
-use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use super::load::{load_run_model, read_metrics};
-use crate::data::device::{DeviceImages, Samples};
-use crate::data::SplitData;
+use super::validation_rerun::{load_on_validation, ValidationRerunArgs};
+use crate::data::device::Samples;
 use crate::eval::predict::predict;
 use crate::eval::shift::{Shift, Shifted};
 use crate::eval::{at_threshold, roc_auc};
 use crate::models::Classifier;
-use crate::util::device::pick_device;
 use crate::util::fs::write_atomic;
 
 /// The file a run folder gets.
 pub const FILE: &str = "shifted_validation.json";
-
-/// `trainer shifted-validation` options.
-#[derive(Args, Clone, Debug)]
-pub struct ShiftedArgs {
-    /// A finished run folder of `trainer train` (repeat for several)
-    #[arg(long = "run", required = true)]
-    pub runs: Vec<PathBuf>,
-    /// Read the images from this chest_xray folder instead of the run's own
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Use the CPU even when a CUDA GPU is available
-    #[arg(long)]
-    pub cpu: bool,
-}
 
 /// One view of the validation images at the run's threshold.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -63,27 +46,19 @@ pub struct ShiftedValidation {
 }
 
 /// Measures every run of `a` in turn and writes its `shifted_validation.json`.
-pub fn shifted_runs(a: &ShiftedArgs) -> Result<Vec<ShiftedValidation>> {
+pub fn shifted_runs(a: &ValidationRerunArgs) -> Result<Vec<ShiftedValidation>> {
     a.runs.iter().map(|r| shifted_run(r, a.data.as_deref(), a.cpu)).collect()
 }
 
 /// Measures one finished run on its shifted validation images and writes the file.
 pub fn shifted_run(run_dir: &Path, data: Option<&Path>, cpu: bool) -> Result<ShiftedValidation> {
-    let metrics = read_metrics(run_dir)?;
-    let mut cfg = metrics.config;
-    if let Some(d) = data {
-        cfg.data = d.to_path_buf();
-    }
-    let threshold = metrics.evaluation.threshold;
-    let device = pick_device(cpu);
-    let (_vs, net, _) = load_run_model(run_dir, device)?;
-    let p = SplitData::load(&cfg.split_spec())?;
-    let val = DeviceImages::with_classes(&p.data, &p.split.val, device, cfg.classes);
-    let batch = cfg.eval_batch_size();
-    let score = |view: &str, samples: &dyn Samples| view_score(view, &net, samples, batch, threshold);
-    let clean = score("clean", &val);
+    let run = load_on_validation(run_dir, data, cpu)?;
+    let (net, val, batch) = (&run.net, &run.val, run.batch);
+    let threshold = run.metrics.evaluation.threshold;
+    let score = |view: &str, samples: &dyn Samples| view_score(view, net, samples, batch, threshold);
+    let clean = score("clean", val);
     let shifted: Vec<ViewScore> =
-        Shift::ALL.iter().map(|&shift| score(shift.name(), &Shifted { samples: &val, shift })).collect();
+        Shift::ALL.iter().map(|&shift| score(shift.name(), &Shifted { samples: val, shift })).collect();
     let mean = |f: fn(&ViewScore) -> f64| shifted.iter().map(f).sum::<f64>() / shifted.len() as f64;
     let result = ShiftedValidation {
         threshold,
